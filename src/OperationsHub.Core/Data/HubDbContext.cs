@@ -1,0 +1,145 @@
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using OperationsHub.Core.Domain;
+
+namespace OperationsHub.Core.Data;
+
+public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbContext(options)
+{
+    /// <summary>The SQL filter of the dedupe index; must name the stored form of <see cref="RunStatus"/>.</summary>
+    internal const string ActiveRunFilter = "status IN ('Queued', 'Running')";
+
+    public DbSet<OperationRun> Runs => Set<OperationRun>();
+
+    public DbSet<OperationRunEvent> RunEvents => Set<OperationRunEvent>();
+
+    public DbSet<UserNotification> Notifications => Set<UserNotification>();
+
+    public DbSet<Tenant> Tenants => Set<Tenant>();
+
+    public DbSet<HubUser> Users => Set<HubUser>();
+
+    public DbSet<TenantMembership> Memberships => Set<TenantMembership>();
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        // Stored as text so the database reads plainly ("Running", not 1) and enum reordering cannot corrupt data.
+        configurationBuilder.Properties<RunStatus>().HaveConversion<string>().HaveMaxLength(16);
+        configurationBuilder.Properties<RunOutcome>().HaveConversion<string>().HaveMaxLength(24);
+        configurationBuilder.Properties<TenantRole>().HaveConversion<string>().HaveMaxLength(16);
+        // Every timestamp is UTC; SQLite hands DateTime back as Unspecified, so say so on the way out.
+        configurationBuilder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
+        configurationBuilder.Properties<DateTime?>().HaveConversion<UtcDateTimeConverter>();
+    }
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<Tenant>(e =>
+        {
+            e.ToTable("tenants");
+            e.Property(t => t.ExternalId).HasMaxLength(64);
+            e.Property(t => t.Name).HasMaxLength(200);
+            e.HasIndex(t => t.ExternalId).IsUnique();
+        });
+
+        modelBuilder.Entity<HubUser>(e =>
+        {
+            e.ToTable("users");
+            e.Property(u => u.DisplayName).HasMaxLength(200);
+            e.Property(u => u.Email).HasMaxLength(320);
+        });
+
+        modelBuilder.Entity<TenantMembership>(e =>
+        {
+            e.ToTable("tenant_memberships");
+            e.HasKey(m => new { m.TenantId, m.UserId });
+            e.HasOne<Tenant>().WithMany().HasForeignKey(m => m.TenantId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<HubUser>().WithMany().HasForeignKey(m => m.UserId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(m => m.UserId);
+        });
+
+        modelBuilder.Entity<OperationRun>(e =>
+        {
+            e.ToTable("operation_runs");
+            e.Property(r => r.Type).HasMaxLength(64);
+            e.Property(r => r.RunIdentityHash).HasMaxLength(64);
+            e.Property(r => r.InitiatorName).HasMaxLength(200);
+            e.Property(r => r.LeaseOwner).HasMaxLength(128);
+            e.HasOne(r => r.Tenant).WithMany().HasForeignKey(r => r.TenantId).OnDelete(DeleteBehavior.Restrict);
+            e.HasOne<HubUser>().WithMany().HasForeignKey(r => r.InitiatorUserId).OnDelete(DeleteBehavior.SetNull);
+
+            // The dedupe guarantee: at most one active run per tenant and identity. Insert first, never check first.
+            e.HasIndex(r => new { r.TenantId, r.RunIdentityHash })
+                .IsUnique()
+                .HasFilter(ActiveRunFilter)
+                .HasDatabaseName("ux_operation_runs_active_identity");
+            // The grid: newest first within a tenant, id as the tie-breaker so paging is stable.
+            e.HasIndex(r => new { r.TenantId, r.CreatedAt, r.Id })
+                .IsDescending(false, true, true)
+                .HasDatabaseName("ix_operation_runs_tenant_created");
+            e.HasIndex(r => new { r.TenantId, r.Status, r.CreatedAt })
+                .HasDatabaseName("ix_operation_runs_tenant_status_created");
+            // Recovery scans Running by lease expiry and Queued by age.
+            e.HasIndex(r => new { r.Status, r.LeaseExpiresAt }).HasDatabaseName("ix_operation_runs_status_lease");
+            e.HasIndex(r => new { r.Status, r.CompletedAt }).HasDatabaseName("ix_operation_runs_status_completed");
+            // Earlier runs of the same work, for the detail page.
+            e.HasIndex(r => new { r.TenantId, r.RunIdentityHash, r.CreatedAt })
+                .HasDatabaseName("ix_operation_runs_identity_created");
+        });
+
+        modelBuilder.Entity<OperationRunEvent>(e =>
+        {
+            e.ToTable("operation_run_events");
+            e.Property(x => x.Kind).HasMaxLength(32);
+            e.HasOne(x => x.Run).WithMany().HasForeignKey(x => x.RunId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(x => new { x.RunId, x.Id }).HasDatabaseName("ix_operation_run_events_run");
+        });
+
+        modelBuilder.Entity<UserNotification>(e =>
+        {
+            e.ToTable("user_notifications");
+            e.Property(x => x.Kind).HasMaxLength(16);
+            e.Property(x => x.Title).HasMaxLength(300);
+            e.HasOne(x => x.Run).WithMany().HasForeignKey(x => x.RunId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<HubUser>().WithMany().HasForeignKey(x => x.UserId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(x => new { x.UserId, x.ReadAt }).HasDatabaseName("ix_user_notifications_user_read");
+            e.HasIndex(x => new { x.UserId, x.Id }).HasDatabaseName("ix_user_notifications_user_id");
+            e.HasIndex(x => x.RunId);
+        });
+
+        ApplySnakeCaseNames(modelBuilder);
+    }
+
+    private static void ApplySnakeCaseNames(ModelBuilder modelBuilder)
+    {
+        foreach (var entity in modelBuilder.Model.GetEntityTypes())
+        {
+            foreach (var property in entity.GetProperties())
+            {
+                property.SetColumnName(ToSnakeCase(property.Name));
+            }
+        }
+    }
+
+    internal static string ToSnakeCase(string name)
+    {
+        var builder = new StringBuilder(name.Length + 8);
+        for (var i = 0; i < name.Length; i++)
+        {
+            var c = name[i];
+            if (char.IsUpper(c) && i > 0)
+            {
+                builder.Append('_');
+            }
+
+            builder.Append(char.ToLowerInvariant(c));
+        }
+
+        return builder.ToString();
+    }
+
+    internal sealed class UtcDateTimeConverter() : ValueConverter<DateTime, DateTime>(
+        v => v.Kind == DateTimeKind.Utc ? v : v.ToUniversalTime(),
+        v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
+}

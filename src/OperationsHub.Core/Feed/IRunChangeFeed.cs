@@ -1,0 +1,43 @@
+namespace OperationsHub.Core.Feed;
+
+/// <summary>A run changed. Ids only: subscribers re-query the database, so a lost signal costs freshness, not truth.</summary>
+public readonly record struct RunChanged(long RunId, long TenantId, long? InitiatorUserId, int Version);
+
+public enum RunChangeScopeKind
+{
+    Tenant,
+    Run,
+    User,
+}
+
+/// <summary>What a subscriber listens to: every run of a tenant, one run, or the runs a user started.</summary>
+public readonly record struct RunChangeScope(RunChangeScopeKind Kind, long Id)
+{
+    public static RunChangeScope ForTenant(long tenantId) => new(RunChangeScopeKind.Tenant, tenantId);
+
+    public static RunChangeScope ForRun(long runId) => new(RunChangeScopeKind.Run, runId);
+
+    public static RunChangeScope ForUser(long userId) => new(RunChangeScopeKind.User, userId);
+}
+
+/// <summary>
+/// The changes coalesced since the last delivery, one entry per run (its newest version). When more runs changed
+/// than a batch holds, <see cref="Overflowed"/> is set and the subscriber should simply reload everything it shows.
+/// </summary>
+public sealed record RunChangeBatch(IReadOnlyList<RunChanged> Changes, bool Overflowed);
+
+/// <summary>
+/// The live-update backbone: published after every commit that changes a run; each subscription is throttled
+/// (bursts coalesce, a minimum interval between deliveries, the last signal always delivered).
+/// </summary>
+public interface IRunChangeFeed
+{
+    /// <summary>Signals a committed change. Never blocks on subscribers.</summary>
+    void Publish(RunChanged change);
+
+    /// <summary>
+    /// Subscribes to a scope. Deliveries to one subscription never overlap. Dispose to stop: after
+    /// <see cref="IDisposable.Dispose"/> returns, no new delivery starts.
+    /// </summary>
+    IDisposable Subscribe(RunChangeScope scope, Func<RunChangeBatch, Task> callback);
+}

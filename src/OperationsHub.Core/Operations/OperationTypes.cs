@@ -1,0 +1,54 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace OperationsHub.Core.Operations;
+
+/// <summary>What the hub knows about an operation type, for the worker, the start surfaces and the pages.</summary>
+public sealed record OperationTypeDescriptor
+{
+    public OperationTypeDescriptor(string type, string displayName)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(type);
+        ArgumentException.ThrowIfNullOrWhiteSpace(displayName);
+        Type = type;
+        DisplayName = displayName;
+    }
+
+    /// <summary>The stable key stored on runs, e.g. <c>inventory_sync</c>.</summary>
+    public string Type { get; }
+
+    public string DisplayName { get; }
+
+    public string Description { get; init; } = string.Empty;
+
+    /// <summary>Safe to run again after a worker died mid-run; only then does recovery re-queue it.</summary>
+    public bool RetrySafe { get; init; }
+
+    /// <summary>Input names that make two start requests "the same work" (in addition to tenant and type).</summary>
+    public IReadOnlyList<string> IdentityInputs { get; init; } = [];
+
+    /// <summary>Hidden from start surfaces (benchmarks, system housekeeping).</summary>
+    public bool Internal { get; init; }
+}
+
+/// <summary>The operation types registered with <see cref="OperationsHubServiceCollectionExtensions.AddOperationType{THandler}"/>.</summary>
+public sealed class OperationTypeRegistry
+{
+    private readonly Dictionary<string, OperationTypeDescriptor> _types;
+
+    public OperationTypeRegistry(IEnumerable<OperationTypeDescriptor> descriptors)
+    {
+        _types = new Dictionary<string, OperationTypeDescriptor>(StringComparer.Ordinal);
+        foreach (var descriptor in descriptors)
+        {
+            if (!_types.TryAdd(descriptor.Type, descriptor))
+            {
+                throw new InvalidOperationException($"Operation type '{descriptor.Type}' is registered twice.");
+            }
+        }
+    }
+
+    public IReadOnlyCollection<OperationTypeDescriptor> All => _types.Values;
+
+    public bool TryGet(string type, [NotNullWhen(true)] out OperationTypeDescriptor? descriptor) =>
+        _types.TryGetValue(type, out descriptor);
+}

@@ -1,0 +1,104 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using OperationsHub.Core.Data;
+using OperationsHub.Core.Diagnostics;
+using OperationsHub.Core.Feed;
+using OperationsHub.Core.Operations;
+using OperationsHub.Core.Runs;
+using OperationsHub.Core.Worker;
+using Quartz;
+
+namespace OperationsHub.Core;
+
+public static class OperationsHubServiceCollectionExtensions
+{
+    /// <summary>
+    /// The engine: database, run service, change feed, and (when <c>Worker:Enabled</c>) the Quartz-hosted worker
+    /// with its recovery and retention jobs. Register operation types with <see cref="AddOperationType{THandler}"/>.
+    /// </summary>
+    public static IServiceCollection AddOperationsHub(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.AddHubDatabase();
+
+        services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<WorkerOptions>, ValidateWorkerOptions>();
+        services.AddOptions<ChangeFeedOptions>().BindConfiguration(ChangeFeedOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ChangeFeedOptions>, ValidateChangeFeedOptions>();
+        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RetentionOptions>, ValidateRetentionOptions>();
+
+        services.AddSingleton<WriteGate>();
+        services.AddSingleton<HubMetrics>();
+        services.AddSingleton<OperationTypeRegistry>();
+        services.AddSingleton<IRunChangeFeed, InProcessRunChangeFeed>();
+        services.AddSingleton<RunTransitions>();
+        services.AddSingleton(sp => new OperationRunService(
+            sp.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<HubDbContext>>(),
+            sp.GetRequiredService<WriteGate>(),
+            sp.GetRequiredService<RunTransitions>(),
+            sp.GetRequiredService<IRunDispatcher>(),
+            sp.GetRequiredService<IRunChangeFeed>(),
+            sp.GetRequiredService<OperationTypeRegistry>(),
+            sp.GetRequiredService<HubMetrics>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<OperationRunService>>()));
+        services.TryAddSingleton<WorkerIdentity>();
+        services.AddSingleton<RunExecutor>();
+        services.AddSingleton<RunRecovery>();
+        services.AddSingleton<RunRetention>();
+        services.TryAddSingleton<IRunDispatcher, QuartzRunDispatcher>();
+
+        // Quartz's thread pool is sized when the scheduler is built, so the worker settings are read here.
+        var worker = configuration.GetSection(WorkerOptions.SectionName).Get<WorkerOptions>() ?? new WorkerOptions();
+        services.AddQuartz(q =>
+        {
+            q.ConfigureScheduler(s =>
+            {
+                s.InstanceName = "OperationsHub";
+                // Acquire as many due triggers per scheduler loop as there are free threads.
+                s.MaxBatchSize = worker.MaxConcurrency;
+            });
+            q.UseInMemoryStore();
+            q.UseDefaultThreadPool(tp => tp.MaxConcurrency = worker.MaxConcurrency);
+            q.AddJob<RunOperationJob>(j => j.WithIdentity(RunOperationJob.Key).StoreDurably());
+            q.AddJob<RecoveryJob>(j => j.WithIdentity(RecoveryJob.Key).StoreDurably());
+            q.AddTrigger((sp, t) => t
+                .WithIdentity("recovery", "operationshub")
+                .ForJob(RecoveryJob.Key)
+                .StartNow()
+                .WithSimpleSchedule(s => s
+                    .WithInterval(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.RecoveryInterval)
+                    .RepeatForever()
+                    .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)));
+            q.AddJob<RetentionJob>(j => j.WithIdentity(RetentionJob.Key).StoreDurably());
+            q.AddTrigger((sp, t) => t
+                .WithIdentity("retention", "operationshub")
+                .ForJob(RetentionJob.Key)
+                .StartAt(DateTimeOffset.UtcNow.AddMinutes(1))
+                .WithSimpleSchedule(s => s
+                    .WithInterval(sp.GetRequiredService<IOptions<RetentionOptions>>().Value.Interval)
+                    .RepeatForever()
+                    .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)));
+        });
+
+        if (worker.Enabled)
+        {
+            services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        }
+
+        return services;
+    }
+
+    /// <summary>Registers an operation type and its handler (resolved per run, in a scope of its own).</summary>
+    public static IServiceCollection AddOperationType<THandler>(this IServiceCollection services, OperationTypeDescriptor descriptor)
+        where THandler : class, IOperationHandler
+    {
+        ArgumentNullException.ThrowIfNull(descriptor);
+        services.AddSingleton(descriptor);
+        services.AddKeyedScoped<IOperationHandler, THandler>(descriptor.Type);
+        return services;
+    }
+}

@@ -1,0 +1,237 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using OperationsHub.Core.Data;
+using OperationsHub.Core.Diagnostics;
+using OperationsHub.Core.Domain;
+using OperationsHub.Core.Feed;
+using OperationsHub.Core.Operations;
+using OperationsHub.Core.Sanitization;
+using OperationsHub.Core.Worker;
+
+namespace OperationsHub.Core.Runs;
+
+/// <summary>
+/// The one way to start work. Every start surface (a button, the HTTP API, the demo seed) calls
+/// <see cref="StartAsync"/> and gets a run back at once: a new one, or the active run of the same identity.
+/// </summary>
+public sealed partial class OperationRunService
+{
+    // A completed run can free its identity between our failed insert and our look-up; a few retries settle it.
+    private const int MaxInsertAttempts = 5;
+
+    private readonly IDbContextFactory<HubDbContext> _dbFactory;
+    private readonly WriteGate _writeGate;
+    private readonly RunTransitions _transitions;
+    private readonly IRunDispatcher _dispatcher;
+    private readonly IRunChangeFeed _feed;
+    private readonly OperationTypeRegistry _registry;
+    private readonly HubMetrics _metrics;
+    private readonly ILogger<OperationRunService> _logger;
+
+    internal OperationRunService(
+        IDbContextFactory<HubDbContext> dbFactory,
+        WriteGate writeGate,
+        RunTransitions transitions,
+        IRunDispatcher dispatcher,
+        IRunChangeFeed feed,
+        OperationTypeRegistry registry,
+        HubMetrics metrics,
+        ILogger<OperationRunService> logger)
+    {
+        _dbFactory = dbFactory;
+        _writeGate = writeGate;
+        _transitions = transitions;
+        _dispatcher = dispatcher;
+        _feed = feed;
+        _registry = registry;
+        _metrics = metrics;
+        _logger = logger;
+    }
+
+    /// <summary>
+    /// Records a run (or finds the active run of the same identity) and hands it to the worker.
+    /// Insert first: the partial unique index decides dedupe, so concurrent identical starts yield one run.
+    /// If the hand-off throws, the run is failed with <c>dispatch_failed</c> before this method returns.
+    /// </summary>
+    /// <exception cref="UnknownOperationTypeException">No handler is registered for the type.</exception>
+    public async Task<StartRunResult> StartAsync(StartRunRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!_registry.TryGet(request.Type, out var descriptor))
+        {
+            throw new UnknownOperationTypeException(request.Type);
+        }
+
+        var hash = RunIdentity.ComputeHash(request.TenantId, request.Type, request.IdentityInputs);
+        var contextJson = RunJson.SerializeContext(SanitizeContext(request));
+
+        for (var attempt = 1; ; attempt++)
+        {
+            var inserted = await TryInsertAsync(request, descriptor, hash, contextJson, cancellationToken);
+            if (inserted is not null)
+            {
+                _metrics.RunStarted(request.Type);
+                _feed.Publish(new RunChanged(inserted.Id, inserted.TenantId, inserted.InitiatorUserId, 1));
+                LogRunCreated(_logger, inserted.Id, request.Type, request.TenantId);
+                return new StartRunResult(await DispatchAsync(inserted, cancellationToken), Deduped: false);
+            }
+
+            var active = await FindActiveAsync(request.TenantId, hash, cancellationToken);
+            if (active is not null)
+            {
+                _metrics.RunDeduped(request.Type);
+                LogRunDeduped(_logger, active.Id, request.Type, request.TenantId);
+                return new StartRunResult(active, Deduped: true);
+            }
+
+            if (attempt >= MaxInsertAttempts)
+            {
+                throw new InvalidOperationException(
+                    "The run could not be started: its identity stayed taken but no active run was found.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Cancels a run: a queued run ends as Cancelled at once; a running run is asked to stop and ends as Cancelled
+    /// when its handler observes it. Returns false when the run is already completed (or already cancelling).
+    /// The caller checks the user's right to cancel before calling.
+    /// </summary>
+    public async Task<bool> CancelAsync(long runId, string requestedBy, CancellationToken cancellationToken = default)
+    {
+        var who = Sanitizer.SanitizeText(requestedBy, 200);
+        if (await _transitions.TryCancelQueuedAsync(runId, who, cancellationToken) is { } cancelled)
+        {
+            _metrics.RunCompleted(cancelled.Type, RunOutcome.Cancelled);
+            return true;
+        }
+
+        return await _transitions.TryRequestCancelAsync(runId, who, cancellationToken) is not null;
+    }
+
+    private async Task<RunSummary?> TryInsertAsync(
+        StartRunRequest request, OperationTypeDescriptor descriptor, string hash, string contextJson, CancellationToken ct)
+    {
+        var now = _transitions.UtcNow;
+        var initiatorName = request.Initiator is null ? null : Sanitizer.SanitizeText(request.Initiator.DisplayName, 200);
+        var run = new OperationRun
+        {
+            TenantId = request.TenantId,
+            Type = request.Type,
+            Status = RunStatus.Queued,
+            Outcome = RunOutcome.Pending,
+            RunIdentityHash = hash,
+            ContextJson = contextJson,
+            InitiatorUserId = request.Initiator?.UserId,
+            InitiatorName = initiatorName,
+            CreatedAt = now,
+            UpdatedAt = now,
+            Version = 1,
+        };
+
+        await using var db = await _dbFactory.CreateDbContextAsync(ct);
+        db.Runs.Add(run);
+        var by = initiatorName is null ? "by the system" : $"by {initiatorName}";
+        db.RunEvents.Add(new OperationRunEvent { Run = run, Kind = RunEventKinds.Created, Message = $"Queued {by}.", At = now });
+        if (request.Initiator is { } initiator)
+        {
+            db.Notifications.Add(new UserNotification
+            {
+                UserId = initiator.UserId,
+                TenantId = request.TenantId,
+                Run = run,
+                Kind = NotificationKinds.Queued,
+                Outcome = RunOutcome.Pending,
+                Title = RunTexts.QueuedTitle(descriptor.DisplayName),
+                Body = request.Target is null ? "Queued." : $"Queued for {Sanitizer.SanitizeText(request.Target, 200)}.",
+                CreatedAt = now,
+            });
+        }
+
+        try
+        {
+            using var gate = await _writeGate.EnterAsync(ct);
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException ex) when (IsUniqueViolation(ex))
+        {
+            return null;
+        }
+
+        return new RunSummary(run.Id, run.TenantId, run.Type, run.Status, run.Outcome, run.CreatedAt, run.InitiatorUserId);
+    }
+
+    private async Task<RunSummary> DispatchAsync(RunSummary run, CancellationToken ct)
+    {
+        try
+        {
+            await _dispatcher.DispatchAsync(run.Id, ct);
+            return run;
+        }
+        catch (Exception ex)
+        {
+            // No run may sit in "Queued" for work nobody will do: fail it before the caller sees it.
+            var message = Sanitizer.SanitizeText($"The run could not be handed to the worker: {ex.Message}");
+            LogDispatchFailed(_logger, run.Id, run.Type, message);
+            var failed = await _transitions.TryFailQueuedAsync(
+                run.Id, new RunFailure(RunFailureCodes.DispatchFailed, message), CancellationToken.None);
+            if (failed is null)
+            {
+                // Someone else moved it on (recovery dispatched it after all); report what it is now.
+                return await FindByIdAsync(run.Id, CancellationToken.None) ?? run;
+            }
+
+            _metrics.RunCompleted(run.Type, RunOutcome.Failed);
+            return run with { Status = failed.Status, Outcome = failed.Outcome };
+        }
+    }
+
+    private async Task<RunSummary?> FindActiveAsync(long tenantId, string hash, CancellationToken ct)
+    {
+        await using var db = await _dbFactory.CreateDbContextAsync(ct);
+        return await db.Runs.AsNoTracking()
+            .Where(r => r.TenantId == tenantId && r.RunIdentityHash == hash && r.Status != RunStatus.Completed)
+            .Select(r => new RunSummary(r.Id, r.TenantId, r.Type, r.Status, r.Outcome, r.CreatedAt, r.InitiatorUserId))
+            .FirstOrDefaultAsync(ct);
+    }
+
+    private async Task<RunSummary?> FindByIdAsync(long runId, CancellationToken ct)
+    {
+        await using var db = await _dbFactory.CreateDbContextAsync(ct);
+        return await db.Runs.AsNoTracking()
+            .Where(r => r.Id == runId)
+            .Select(r => new RunSummary(r.Id, r.TenantId, r.Type, r.Status, r.Outcome, r.CreatedAt, r.InitiatorUserId))
+            .FirstOrDefaultAsync(ct);
+    }
+
+    private static RunContext SanitizeContext(StartRunRequest request)
+    {
+        var inputs = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in request.Inputs.Concat(request.IdentityInputs))
+        {
+            var cleanKey = Sanitizer.SanitizeKey(key);
+            inputs[cleanKey] = Sanitizer.SanitizeValue(cleanKey, value);
+        }
+
+        var target = request.Target is null ? null : Sanitizer.SanitizeText(request.Target, Sanitizer.MaxValueLength);
+        return new RunContext(target, inputs);
+    }
+
+    private static bool IsUniqueViolation(DbUpdateException ex) => ex.InnerException switch
+    {
+        SqliteException sqlite => sqlite.SqliteExtendedErrorCode == 2067, // SQLITE_CONSTRAINT_UNIQUE
+        DbException db => db.SqlState == "23505", // PostgreSQL unique_violation
+        _ => false,
+    };
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Run {RunId} ({Type}) created for tenant {TenantId}")]
+    private static partial void LogRunCreated(ILogger logger, long runId, string type, long tenantId);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Start of {Type} for tenant {TenantId} deduped to active run {RunId}")]
+    private static partial void LogRunDeduped(ILogger logger, long runId, string type, long tenantId);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "Run {RunId} ({Type}) could not be dispatched and was failed: {Reason}")]
+    private static partial void LogDispatchFailed(ILogger logger, long runId, string type, string reason);
+}

@@ -1,0 +1,182 @@
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using OperationsHub.Core.Operations;
+
+namespace OperationsHub.Core.Samples;
+
+/// <summary>
+/// Operation types that do honest, deterministic work for the demo: they take real time, report real progress
+/// and end with every outcome the hub knows. Their "remote calls" are simulated, and so are their failures.
+/// </summary>
+public static class SampleOperations
+{
+    public const string InventorySync = "inventory_sync";
+    public const string PolicySync = "policy_sync";
+    public const string Backup = "backup";
+    public const string Restore = "restore";
+    public const string DirectorySync = "directory_sync";
+
+    public static IServiceCollection AddSampleOperations(this IServiceCollection services) => services
+        .AddOperationType<InventorySyncHandler>(new(InventorySync, "Inventory sync")
+        {
+            Description = "Reads every managed device of the tenant and refreshes the inventory.",
+            RetrySafe = true,
+        })
+        .AddOperationType<PolicySyncHandler>(new(PolicySync, "Policy sync")
+        {
+            Description = "Pulls the tenant's configuration and compliance policies into the hub.",
+            RetrySafe = true,
+        })
+        .AddOperationType<BackupHandler>(new(Backup, "Backup")
+        {
+            Description = "Takes a point-in-time backup of the tenant's policies.",
+            RetrySafe = true,
+        })
+        .AddOperationType<RestoreHandler>(new(Restore, "Restore")
+        {
+            Description = "Restores policies from a backup. Not repeated automatically if a worker dies.",
+            IdentityInputs = ["backup_id"],
+        })
+        .AddOperationType<DirectorySyncHandler>(new(DirectorySync, "Directory sync")
+        {
+            Description = "Refreshes the cached directory groups used by assignments and restore mapping.",
+            RetrySafe = true,
+        });
+
+    internal static int IntInput(IOperationContext context, string name, int fallback, int min, int max) =>
+        context.Context.Inputs.TryGetValue(name, out var raw)
+        && int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+            ? Math.Clamp(value, min, max)
+            : fallback;
+}
+
+/// <summary>Devices over N items; a seeded rule fails every k-th device, so the run partially succeeds.</summary>
+internal sealed class InventorySyncHandler(TimeProvider time) : IOperationHandler
+{
+    public async Task ExecuteAsync(IOperationContext context, CancellationToken cancellationToken)
+    {
+        var items = SampleOperations.IntInput(context, "items", 120, 0, 100_000);
+        var failEvery = SampleOperations.IntInput(context, "fail_every", 17, 0, 100_000);
+        var delay = TimeSpan.FromMilliseconds(SampleOperations.IntInput(context, "item_delay_ms", 40, 0, 10_000));
+        context.SetTotal(items);
+        for (var i = 1; i <= items; i++)
+        {
+            if (delay > TimeSpan.Zero)
+            {
+                await Task.Delay(delay, time, cancellationToken);
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            var device = string.Create(CultureInfo.InvariantCulture, $"DEV-{i:D5}");
+            if (failEvery > 0 && i % failEvery == 0)
+            {
+                context.ItemFailed("device_unreachable", $"{device} did not answer the inventory request (HTTP 503).", device);
+            }
+            else
+            {
+                context.ItemSucceeded();
+            }
+        }
+    }
+}
+
+/// <summary>Policies over N items, all of which succeed.</summary>
+internal sealed class PolicySyncHandler(TimeProvider time) : IOperationHandler
+{
+    public async Task ExecuteAsync(IOperationContext context, CancellationToken cancellationToken)
+    {
+        var items = SampleOperations.IntInput(context, "items", 40, 0, 100_000);
+        var delay = TimeSpan.FromMilliseconds(SampleOperations.IntInput(context, "item_delay_ms", 75, 0, 10_000));
+        context.SetTotal(items);
+        for (var i = 0; i < items; i++)
+        {
+            if (delay > TimeSpan.Zero)
+            {
+                await Task.Delay(delay, time, cancellationToken);
+            }
+
+            context.ItemSucceeded();
+        }
+    }
+}
+
+/// <summary>Takes a configurable time, reporting progress in percent.</summary>
+internal sealed class BackupHandler(TimeProvider time) : IOperationHandler
+{
+    public async Task ExecuteAsync(IOperationContext context, CancellationToken cancellationToken)
+    {
+        var seconds = SampleOperations.IntInput(context, "duration_seconds", 8, 0, 3600);
+        const int steps = 100;
+        context.SetTotal(steps);
+        var step = TimeSpan.FromSeconds(seconds) / steps;
+        for (var i = 1; i <= steps; i++)
+        {
+            if (step > TimeSpan.Zero)
+            {
+                await Task.Delay(step, time, cancellationToken);
+            }
+
+            context.ReportProcessed(i);
+        }
+    }
+}
+
+/// <summary>
+/// Gets part of the way, then the (simulated) remote service rejects it with an error that carries a token
+/// and a signed URL; the run fails with a message the sanitizer has scrubbed.
+/// </summary>
+internal sealed class RestoreHandler(TimeProvider time) : IOperationHandler
+{
+    public async Task ExecuteAsync(IOperationContext context, CancellationToken cancellationToken)
+    {
+        var items = SampleOperations.IntInput(context, "items", 10, 1, 10_000);
+        var failAt = SampleOperations.IntInput(context, "fail_at", 4, 0, 10_000);
+        var delay = TimeSpan.FromMilliseconds(SampleOperations.IntInput(context, "item_delay_ms", 300, 0, 10_000));
+        context.SetTotal(items);
+        for (var i = 1; i <= items; i++)
+        {
+            if (delay > TimeSpan.Zero)
+            {
+                await Task.Delay(delay, time, cancellationToken);
+            }
+
+            if (i == failAt)
+            {
+                throw new OperationFailedException(
+                    "restore_rejected",
+                    "Graph rejected PATCH https://graph.example/beta/deviceManagement/configurationPolicies/7 " +
+                    "?sig=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZg%3D%3D (403 Forbidden). Request had " +
+                    "Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJkZW1vIn0.c2lnbmF0dXJl; client_secret=s3cr3t-Value");
+            }
+
+            context.ItemSucceeded();
+        }
+    }
+}
+
+/// <summary>Groups over N items; every tenth is skipped (unchanged), the rest succeed.</summary>
+internal sealed class DirectorySyncHandler(TimeProvider time) : IOperationHandler
+{
+    public async Task ExecuteAsync(IOperationContext context, CancellationToken cancellationToken)
+    {
+        var items = SampleOperations.IntInput(context, "items", 60, 0, 100_000);
+        var delay = TimeSpan.FromMilliseconds(SampleOperations.IntInput(context, "item_delay_ms", 50, 0, 10_000));
+        context.SetTotal(items);
+        for (var i = 1; i <= items; i++)
+        {
+            if (delay > TimeSpan.Zero)
+            {
+                await Task.Delay(delay, time, cancellationToken);
+            }
+
+            if (i % 10 == 0)
+            {
+                context.ItemSkipped();
+            }
+            else
+            {
+                context.ItemSucceeded();
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+using OperationsHub.Core.Domain;
+using OperationsHub.Core.Operations;
+using OperationsHub.Core.Runs;
+using OperationsHub.Core.Sanitization;
+
+namespace OperationsHub.Core.Worker;
+
+/// <summary>
+/// The handler's view of its run. Counters are updated lock-free; the heartbeat loop in <see cref="RunExecutor"/>
+/// is the only writer to the database while the handler runs, so progress reports cost nothing but an increment.
+/// </summary>
+internal sealed class OperationContext(
+    RunAfterTransition run,
+    RunContext context,
+    CancellationToken cancellationToken,
+    Func<ValueTask> renewLease) : IOperationContext
+{
+    /// <summary>Failures kept on the run; more are counted but not stored, so one bad run cannot bloat a row.</summary>
+    public const int MaxStoredFailures = 100;
+
+    private readonly Lock _failuresGate = new();
+    private readonly List<RunFailure> _failures = [];
+    private int _total;
+    private int _processed;
+    private int _succeeded;
+    private int _failed;
+    private int _skipped;
+    private int _failureTotal;
+    private long _changes;
+
+    public long RunId => run.RunId;
+
+    public long TenantId => run.TenantId;
+
+    public string Type => run.Type;
+
+    public int Attempt => run.Attempt;
+
+    public RunContext Context => context;
+
+    public CancellationToken CancellationToken => cancellationToken;
+
+    /// <summary>Bumped by every report; the heartbeat writes progress only when it moved.</summary>
+    public long ChangeCount => Interlocked.Read(ref _changes);
+
+    public int FailureTotal => Volatile.Read(ref _failureTotal);
+
+    public void SetTotal(int total)
+    {
+        Volatile.Write(ref _total, Math.Max(0, total));
+        Changed();
+    }
+
+    public void ReportProcessed(int processed)
+    {
+        Volatile.Write(ref _processed, Math.Max(0, processed));
+        Changed();
+    }
+
+    public void ItemSucceeded()
+    {
+        Interlocked.Increment(ref _succeeded);
+        Interlocked.Increment(ref _processed);
+        Changed();
+    }
+
+    public void ItemSkipped()
+    {
+        Interlocked.Increment(ref _skipped);
+        Interlocked.Increment(ref _processed);
+        Changed();
+    }
+
+    public void ItemFailed(string code, string message, string? item = null)
+    {
+        Interlocked.Increment(ref _failed);
+        Interlocked.Increment(ref _processed);
+        AddFailure(code, message, item);
+    }
+
+    public void RecordFailure(string code, string message) => AddFailure(code, message, null);
+
+    public ValueTask RenewLeaseAsync() => renewLease();
+
+    public RunCounts Counts => new(
+        Volatile.Read(ref _total),
+        Volatile.Read(ref _processed),
+        Volatile.Read(ref _succeeded),
+        Volatile.Read(ref _failed),
+        Volatile.Read(ref _skipped));
+
+    public IReadOnlyList<RunFailure> Failures
+    {
+        get
+        {
+            lock (_failuresGate)
+            {
+                return [.. _failures];
+            }
+        }
+    }
+
+    /// <summary>All items ok: Succeeded; some ok and some failed: PartiallySucceeded; none ok but failures: Failed.</summary>
+    public RunOutcome OutcomeFromReports()
+    {
+        var counts = Counts;
+        if (counts.Failed == 0 && FailureTotal == 0)
+        {
+            return RunOutcome.Succeeded;
+        }
+
+        return counts.Succeeded > 0 ? RunOutcome.PartiallySucceeded : RunOutcome.Failed;
+    }
+
+    private void AddFailure(string code, string message, string? item)
+    {
+        Interlocked.Increment(ref _failureTotal);
+        var failure = new RunFailure(
+            string.IsNullOrWhiteSpace(code) ? "unspecified" : Sanitizer.SanitizeKey(code),
+            Sanitizer.SanitizeText(message),
+            item is null ? null : Sanitizer.SanitizeText(item, Sanitizer.MaxValueLength));
+        lock (_failuresGate)
+        {
+            if (_failures.Count < MaxStoredFailures)
+            {
+                _failures.Add(failure);
+            }
+        }
+
+        Changed();
+    }
+
+    private void Changed() => Interlocked.Increment(ref _changes);
+}

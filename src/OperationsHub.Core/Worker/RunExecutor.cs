@@ -1,0 +1,289 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OperationsHub.Core.Data;
+using OperationsHub.Core.Diagnostics;
+using OperationsHub.Core.Domain;
+using OperationsHub.Core.Operations;
+using OperationsHub.Core.Runs;
+using OperationsHub.Core.Sanitization;
+
+namespace OperationsHub.Core.Worker;
+
+/// <summary>
+/// The job middleware: claims a queued run, runs its handler in a scope of its own with a heartbeat beside it,
+/// and maps what the handler reported, returned or threw to the run's outcome. Handlers never write status.
+/// </summary>
+internal sealed partial class RunExecutor(
+    IDbContextFactory<HubDbContext> dbFactory,
+    RunTransitions transitions,
+    OperationTypeRegistry registry,
+    IServiceScopeFactory scopeFactory,
+    WorkerIdentity identity,
+    IOptions<WorkerOptions> options,
+    TimeProvider time,
+    HubMetrics metrics,
+    ILogger<RunExecutor> logger)
+{
+    public async Task ExecuteAsync(long runId, CancellationToken stopping)
+    {
+        var queued = await LoadStateAsync(runId, stopping);
+        if (queued is null || queued.Status != RunStatus.Queued)
+        {
+            LogNotQueued(logger, runId, queued?.Status);
+            return;
+        }
+
+        if (!registry.TryGet(queued.Type, out var descriptor))
+        {
+            var failure = new RunFailure(RunFailureCodes.UnknownOperationType,
+                $"No handler is registered for the operation type '{Sanitizer.SanitizeKey(queued.Type)}'.");
+            if (await transitions.TryFailQueuedAsync(runId, failure, CancellationToken.None) is not null)
+            {
+                metrics.RunCompleted(queued.Type, RunOutcome.Failed);
+                LogUnknownType(logger, runId, Sanitizer.SanitizeKey(queued.Type));
+            }
+
+            return;
+        }
+
+        var settings = options.Value;
+        var run = await transitions.TryClaimAsync(runId, identity.Name, settings.LeaseDuration, stopping);
+        if (run is null)
+        {
+            LogClaimLost(logger, runId);
+            return;
+        }
+
+        metrics.QueueWait(run.Type, (run.StartedAt ?? run.CreatedAt) - run.CreatedAt);
+        LogClaimed(logger, runId, run.Type, run.Attempt);
+        var startedAt = time.GetTimestamp();
+
+        using var handlerCancellation = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        using var heartbeatStop = new CancellationTokenSource();
+        var signals = new ExecutionSignals();
+        var context = new OperationContext(
+            run,
+            RunJson.DeserializeContext(run.ContextJson),
+            handlerCancellation.Token,
+            () => new ValueTask(BeatAsync(run, null, signals, handlerCancellation, heartbeatStop.Token)));
+        var heartbeat = HeartbeatLoopAsync(run, context, signals, handlerCancellation, heartbeatStop.Token);
+
+        RunOutcome? outcome;
+        try
+        {
+            outcome = await RunHandlerAsync(descriptor, context, signals, stopping, handlerCancellation.Token);
+        }
+        finally
+        {
+            await heartbeatStop.CancelAsync();
+            await heartbeat;
+        }
+
+        if (outcome is not { } final)
+        {
+            if (!signals.LeaseLost)
+            {
+                // The host is stopping mid-run: let the lease lapse now so recovery acts on the next start at once.
+                await transitions.ReleaseLeaseAsync(runId, identity.Name, CancellationToken.None);
+                LogInterrupted(logger, runId);
+            }
+
+            return;
+        }
+
+        // Completion must land even while the host shuts down, so it does not take the stopping token.
+        var completed = await transitions.TryCompleteAsync(
+            runId, identity.Name, final, context.Counts, context.Failures, context.FailureTotal, CancellationToken.None);
+        if (completed is null)
+        {
+            LogCompletionLost(logger, runId);
+            return;
+        }
+
+        var duration = time.GetElapsedTime(startedAt);
+        metrics.RunCompleted(run.Type, final);
+        metrics.RunDuration(run.Type, final, duration);
+        LogCompleted(logger, runId, run.Type, final, duration.TotalMilliseconds);
+    }
+
+    /// <summary>Runs the handler and maps the result; null means "not ours to complete" (shutdown or lease lost).</summary>
+    private async Task<RunOutcome?> RunHandlerAsync(
+        OperationTypeDescriptor descriptor,
+        OperationContext context,
+        ExecutionSignals signals,
+        CancellationToken stopping,
+        CancellationToken handlerToken)
+    {
+        try
+        {
+            await using var scope = scopeFactory.CreateAsyncScope();
+            var handler = scope.ServiceProvider.GetRequiredKeyedService<IOperationHandler>(descriptor.Type);
+            await handler.ExecuteAsync(context, handlerToken);
+            return context.OutcomeFromReports();
+        }
+        catch (OperationCanceledException) when (signals.LeaseLost)
+        {
+            LogLeaseLost(logger, context.RunId);
+            return null;
+        }
+        catch (OperationCanceledException) when (signals.CancelRequested)
+        {
+            return RunOutcome.Cancelled;
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            return null;
+        }
+        catch (OperationFailedException ex)
+        {
+            context.RecordFailure(ex.Code, ex.Message);
+            LogHandlerFailed(logger, context.RunId, context.Type, Sanitizer.SanitizeKey(ex.Code), Sanitizer.SanitizeText(ex.Message));
+            return RunOutcome.Failed;
+        }
+        catch (Exception ex)
+        {
+            // Only the type and the sanitized message leave this method: never a stack trace or a raw payload.
+            var message = $"{ex.GetType().Name}: {ex.Message}";
+            context.RecordFailure(RunFailureCodes.HandlerException, message);
+            LogHandlerFailed(logger, context.RunId, context.Type, RunFailureCodes.HandlerException, Sanitizer.SanitizeText(message));
+            return RunOutcome.Failed;
+        }
+    }
+
+    /// <summary>
+    /// The only database writer while a handler runs: every progress interval it writes progress if it moved, and
+    /// renews the lease when due. So progress costs at most one write per interval per run, however often it is
+    /// reported.
+    /// </summary>
+    private async Task HeartbeatLoopAsync(
+        RunAfterTransition run,
+        OperationContext context,
+        ExecutionSignals signals,
+        CancellationTokenSource handlerCancellation,
+        CancellationToken stop)
+    {
+        var settings = options.Value;
+        long written = 0;
+        var lastBeat = time.GetTimestamp();
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(settings.ProgressInterval, time, stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            var changes = context.ChangeCount;
+            var progressDue = changes != written;
+            if (!progressDue && time.GetElapsedTime(lastBeat) < settings.LeaseRenewalInterval)
+            {
+                continue;
+            }
+
+            if (await BeatAsync(run, progressDue ? context.Counts : null, signals, handlerCancellation, stop))
+            {
+                written = changes;
+                lastBeat = time.GetTimestamp();
+            }
+
+            if (signals.LeaseLost)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task<bool> BeatAsync(
+        RunAfterTransition run,
+        RunCounts? counts,
+        ExecutionSignals signals,
+        CancellationTokenSource handlerCancellation,
+        CancellationToken stop)
+    {
+        try
+        {
+            var result = await transitions.HeartbeatAsync(run, identity.Name, options.Value.LeaseDuration, counts, stop);
+            switch (result)
+            {
+                case HeartbeatResult.LeaseLost:
+                    signals.LeaseLost = true;
+                    await handlerCancellation.CancelAsync();
+                    break;
+                case HeartbeatResult.CancelRequested when !signals.CancelRequested:
+                    signals.CancelRequested = true;
+                    LogCancelObserved(logger, run.RunId);
+                    await handlerCancellation.CancelAsync();
+                    break;
+            }
+
+            return true;
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return false;
+        }
+        catch (Exception ex)
+        {
+            // A busy database must not kill the run: the lease has slack for a missed beat or two.
+            LogHeartbeatFailed(logger, run.RunId, Sanitizer.SanitizeText(ex.Message));
+            return false;
+        }
+    }
+
+    private async Task<QueuedState?> LoadStateAsync(long runId, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Runs.AsNoTracking().Where(r => r.Id == runId)
+            .Select(r => new QueuedState(r.Status, r.Type)).FirstOrDefaultAsync(ct);
+    }
+
+    private sealed record QueuedState(RunStatus Status, string Type);
+
+    private sealed class ExecutionSignals
+    {
+        private volatile bool _leaseLost;
+        private volatile bool _cancelRequested;
+
+        public bool LeaseLost { get => _leaseLost; set => _leaseLost = value; }
+
+        public bool CancelRequested { get => _cancelRequested; set => _cancelRequested = value; }
+    }
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Debug, Message = "Run {RunId} skipped: status is {Status}, not Queued")]
+    private static partial void LogNotQueued(ILogger logger, long runId, RunStatus? status);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Run {RunId} failed: unknown operation type '{Type}'")]
+    private static partial void LogUnknownType(ILogger logger, long runId, string type);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Debug, Message = "Run {RunId} was claimed by another worker")]
+    private static partial void LogClaimLost(ILogger logger, long runId);
+
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Information, Message = "Run {RunId} ({Type}) started, attempt {Attempt}")]
+    private static partial void LogClaimed(ILogger logger, long runId, string type, int attempt);
+
+    [LoggerMessage(EventId = 1105, Level = LogLevel.Information, Message = "Run {RunId} ({Type}) completed: {Outcome} in {DurationMs:F0} ms")]
+    private static partial void LogCompleted(ILogger logger, long runId, string type, RunOutcome outcome, double durationMs);
+
+    [LoggerMessage(EventId = 1106, Level = LogLevel.Warning, Message = "Run {RunId} ({Type}) handler failed with {Code}: {Message}")]
+    private static partial void LogHandlerFailed(ILogger logger, long runId, string type, string code, string message);
+
+    [LoggerMessage(EventId = 1107, Level = LogLevel.Warning, Message = "Run {RunId} lost its lease; another worker or recovery owns it now")]
+    private static partial void LogLeaseLost(ILogger logger, long runId);
+
+    [LoggerMessage(EventId = 1108, Level = LogLevel.Warning, Message = "Run {RunId} could not be completed: its lease was no longer ours")]
+    private static partial void LogCompletionLost(ILogger logger, long runId);
+
+    [LoggerMessage(EventId = 1109, Level = LogLevel.Information, Message = "Run {RunId} interrupted by shutdown; its lease was released for recovery")]
+    private static partial void LogInterrupted(ILogger logger, long runId);
+
+    [LoggerMessage(EventId = 1110, Level = LogLevel.Information, Message = "Run {RunId}: cancellation observed")]
+    private static partial void LogCancelObserved(ILogger logger, long runId);
+
+    [LoggerMessage(EventId = 1111, Level = LogLevel.Warning, Message = "Run {RunId}: heartbeat failed: {Message}")]
+    private static partial void LogHeartbeatFailed(ILogger logger, long runId, string message);
+}

@@ -1,0 +1,88 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using OperationsHub.Core.Data;
+using OperationsHub.Core.Domain;
+
+namespace OperationsHub.Web.Features.Demo;
+
+/// <summary>The demo data: two tenants, a user for each role, and one user who belongs to both tenants.</summary>
+public static class DemoSeed
+{
+    public static readonly IReadOnlyList<DemoTenant> Tenants =
+    [
+        new("contoso", "Contoso Ltd"),
+        new("fabrikam", "Fabrikam Inc"),
+    ];
+
+    public static readonly IReadOnlyList<DemoUser> Users =
+    [
+        new("owner@contoso.test", "Olivia Owner", [("contoso", TenantRole.Owner)]),
+        new("manager@contoso.test", "Mateo Manager", [("contoso", TenantRole.Manager)]),
+        new("operator@contoso.test", "Priya Operator", [("contoso", TenantRole.Operator)]),
+        new("readonly@contoso.test", "Rui Readonly", [("contoso", TenantRole.Readonly)]),
+        new("owner@fabrikam.test", "Farah Owner", [("fabrikam", TenantRole.Owner)]),
+        new("msp@partner.test", "Sam Partner", [("contoso", TenantRole.Operator), ("fabrikam", TenantRole.Manager)]),
+    ];
+
+    public static IServiceCollection AddDemo(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<DemoOptions>().BindConfiguration(DemoOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DemoOptions>, ValidateDemoOptions>();
+        if (configuration.GetValue<bool>($"{DemoOptions.SectionName}:{nameof(DemoOptions.Enabled)}"))
+        {
+            services.AddHostedService<DemoRunGenerator>();
+        }
+
+        return services;
+    }
+
+    /// <summary>Idempotent: adds whatever of the demo data is missing, and nothing when the demo is off.</summary>
+    public static async Task SeedDemoAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        if (!services.GetRequiredService<IOptions<DemoOptions>>().Value.Enabled)
+        {
+            return;
+        }
+
+        var factory = services.GetRequiredService<IDbContextFactory<HubDbContext>>();
+        await using var db = await factory.CreateDbContextAsync(cancellationToken);
+        foreach (var tenant in Tenants)
+        {
+            if (!await db.Tenants.AnyAsync(t => t.ExternalId == tenant.ExternalId, cancellationToken))
+            {
+                db.Tenants.Add(new Tenant { ExternalId = tenant.ExternalId, Name = tenant.Name });
+            }
+        }
+
+        foreach (var user in Users)
+        {
+            if (!await db.Users.AnyAsync(u => u.Email == user.Email, cancellationToken))
+            {
+                db.Users.Add(new HubUser { Email = user.Email, DisplayName = user.DisplayName });
+            }
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+
+        var tenantIds = await db.Tenants.ToDictionaryAsync(t => t.ExternalId, t => t.Id, cancellationToken);
+        var userIds = await db.Users.Where(u => u.Email != null).ToDictionaryAsync(u => u.Email!, u => u.Id, cancellationToken);
+        foreach (var user in Users)
+        {
+            foreach (var (tenant, role) in user.Memberships)
+            {
+                var tenantId = tenantIds[tenant];
+                var userId = userIds[user.Email];
+                if (!await db.Memberships.AnyAsync(m => m.TenantId == tenantId && m.UserId == userId, cancellationToken))
+                {
+                    db.Memberships.Add(new TenantMembership { TenantId = tenantId, UserId = userId, Role = role });
+                }
+            }
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    public sealed record DemoTenant(string ExternalId, string Name);
+
+    public sealed record DemoUser(string Email, string DisplayName, IReadOnlyList<(string Tenant, TenantRole Role)> Memberships);
+}
