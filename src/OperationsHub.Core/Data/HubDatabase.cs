@@ -33,8 +33,10 @@ public static class HubDatabase
     {
         services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<DatabaseOptions>, ValidateDatabaseOptions>();
-        services.AddPooledDbContextFactory<HubDbContext>((sp, builder) =>
-            builder.UseHubDatabase(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value));
+        services.AddPooledDbContextFactory<HubDbContext>((sp, builder) => builder
+            .UseHubDatabase(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value)
+            // Extra interceptors from DI (diagnostics, tests that count commands).
+            .AddInterceptors(sp.GetServices<Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor>()));
         return services;
     }
 

@@ -148,7 +148,7 @@ public static partial class Sanitizer
     [GeneratedRegex(@"(?<key>""[^""]*(?:password|passwd|pwd|secret|token|apikey|api_key|key|sig|signature|authorization|credential|assertion|cookie)[^""]*""\s*:\s*)(?:""(?:[^""\\]|\\.)*""|[^,}\s]+)", RegexOptions.IgnoreCase)]
     private static partial Regex JsonSecret();
 
-    [GeneratedRegex(@"(?<key>\b[\w.-]*(?:password|passwd|pwd|secret|token|apikey|api_key|api-key|accountkey|sharedaccesskey|sharedaccesssignature|credential|signature|assertion|sig)\b|(?<=[?&])code)(?<sep>\s*[=:]\s*)(?:""[^""]*""|'[^']*'|[^\s;&,""'}]+)", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"(?<key>\b[\w.-]*(?:password|passwd|pwd|secret|token|apikey|api_key|api-key|accountkey|sharedaccesskey|sharedaccesssignature|credential|signature|assertion|sig|cookies?)\b|(?<=[?&])code)(?<sep>\s*[=:]\s*)(?:""[^""]*""|'[^']*'|[^\s;&,""'}]+)", RegexOptions.IgnoreCase)]
     private static partial Regex KeyValueSecret();
 
     // Opaque high-entropy runs (API keys, SAS signatures without their name) of 40+ token characters.

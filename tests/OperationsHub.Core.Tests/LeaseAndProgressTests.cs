@@ -1,0 +1,199 @@
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using OperationsHub.Core.Domain;
+using OperationsHub.Core.Tests.Infrastructure;
+using OperationsHub.Core.Worker;
+
+namespace OperationsHub.Core.Tests;
+
+/// <summary>Heartbeat, progress throttling and recovery, driven by a fake clock.</summary>
+public sealed class LeaseAndProgressTests : IAsyncLifetime
+{
+    private readonly CommandCounter _commands = new();
+    private EngineHarness _hub = null!;
+
+    public async ValueTask InitializeAsync() => _hub = await EngineHarness.CreateAsync(
+        fakeTime: true,
+        configure: s => s.AddSingleton<IInterceptor>(_commands));
+
+    public async ValueTask DisposeAsync() => await _hub.DisposeAsync();
+
+    private WorkerOptions Options => _hub.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<WorkerOptions>>().Value;
+
+    [Fact]
+    public async Task Progress_TenThousandReportsInOneInterval_AreWrittenOnce()
+    {
+        var run = (await _hub.StartAsync(type: TestOperations.Chatty)).Run;
+        var gate = _hub.Services.GetRequiredService<BlockingGate>();
+        var execution = _hub.Executor.ExecuteAsync(run.Id, CancellationToken.None);
+        await gate.WhenEnteredAsync(run.Id);
+
+        (await _hub.GetRunAsync(run.Id)).ProcessedCount.Should().Be(0, "nothing is written before the interval");
+        _commands.ProgressWrites.Should().Be(0);
+
+        _hub.Time!.Advance(Options.ProgressInterval);
+        await WaitFor.ConditionAsync(async () => (await _hub.GetRunAsync(run.Id)).ProcessedCount == 10_000, "the progress write");
+        _commands.ProgressWrites.Should().Be(1);
+
+        gate.Release(run.Id);
+        await execution.WaitAsync(TimeSpan.FromSeconds(15));
+        _commands.ProgressWrites.Should().Be(1, "the final counts ride on the completion, not on another progress write");
+        (await _hub.GetRunAsync(run.Id)).Outcome.Should().Be(RunOutcome.Succeeded);
+    }
+
+    [Fact]
+    public async Task LiveRun_ThatKeepsRenewing_IsNeverRecovered()
+    {
+        var run = (await _hub.StartAsync(type: TestOperations.Blocking)).Run;
+        var gate = _hub.Services.GetRequiredService<BlockingGate>();
+        var execution = _hub.Executor.ExecuteAsync(run.Id, CancellationToken.None);
+        await gate.WhenEnteredAsync(run.Id);
+        var lease = Options.LeaseDuration;
+
+        // Three whole leases of fake time, one progress interval at a time, with a recovery pass after each step.
+        var steps = (int)(lease * 3 / Options.ProgressInterval);
+        for (var step = 1; step <= steps; step++)
+        {
+            _hub.Time!.Advance(Options.ProgressInterval);
+            var now = _hub.Time.GetUtcNow().UtcDateTime;
+            // The renewal is due at least every LeaseRenewalInterval; wait until it has landed before recovery looks.
+            await WaitFor.ConditionAsync(
+                async () => (await _hub.GetRunAsync(run.Id)).LeaseExpiresAt >= now + lease - Options.LeaseRenewalInterval,
+                $"lease renewal at step {step}");
+
+            var result = await _hub.Recovery.RunOnceAsync(CancellationToken.None);
+
+            result.Should().Be(default(RecoveryResult), $"a live run must not be recovered (step {step})");
+        }
+
+        var stored = await _hub.GetRunAsync(run.Id);
+        stored.Status.Should().Be(RunStatus.Running);
+        stored.Attempt.Should().Be(1);
+        gate.Release(run.Id);
+        await execution.WaitAsync(TimeSpan.FromSeconds(15));
+        (await _hub.GetRunAsync(run.Id)).Outcome.Should().Be(RunOutcome.Succeeded);
+    }
+
+    [Fact]
+    public void DefaultOptions_RecoverADeadWorkersRunWithin30Seconds()
+    {
+        var defaults = new WorkerOptions();
+
+        (defaults.LeaseDuration + defaults.RecoveryInterval).Should().BeLessThanOrEqualTo(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task DeadWorker_RetrySafeRun_IsRequeuedAndRedispatchedOnceTheLeaseExpires()
+    {
+        var run = (await _hub.StartAsync(type: TestOperations.Succeed)).Run;
+        await ClaimAsDeadWorkerAsync(run.Id);
+
+        _hub.Time!.Advance(Options.LeaseDuration - TimeSpan.FromSeconds(1));
+        (await _hub.Recovery.RunOnceAsync(CancellationToken.None)).Should().Be(default(RecoveryResult), "the lease is still live");
+
+        _hub.Time.Advance(TimeSpan.FromSeconds(1.001));
+        var result = await _hub.Recovery.RunOnceAsync(CancellationToken.None);
+
+        result.Requeued.Should().Be(1);
+        var stored = await _hub.GetRunAsync(run.Id);
+        stored.Status.Should().Be(RunStatus.Queued);
+        stored.LeaseOwner.Should().BeNull();
+        _hub.Dispatcher.Dispatched.Count(id => id == run.Id).Should().Be(2, "once at start, once by recovery");
+        (await _hub.GetEventsAsync(run.Id)).Select(e => e.Kind).Should().Contain(RunEventKinds.Requeued);
+
+        await _hub.Executor.ExecuteAsync(run.Id, CancellationToken.None);
+        stored = await _hub.GetRunAsync(run.Id);
+        stored.Outcome.Should().Be(RunOutcome.Succeeded);
+        stored.Attempt.Should().Be(2);
+        (await _hub.GetNotificationsAsync(run.Id)).Count(n => n.Kind == NotificationKinds.Completed).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task DeadWorker_RunThatIsNotRetrySafe_FailsAsAbandoned()
+    {
+        var run = (await _hub.StartAsync(type: TestOperations.BlockingNotRetrySafe)).Run;
+        await ClaimAsDeadWorkerAsync(run.Id);
+        _hub.Time!.Advance(Options.LeaseDuration + TimeSpan.FromSeconds(1));
+
+        var result = await _hub.Recovery.RunOnceAsync(CancellationToken.None);
+
+        result.Abandoned.Should().Be(1);
+        var stored = await _hub.GetRunAsync(run.Id);
+        stored.Status.Should().Be(RunStatus.Completed);
+        stored.Outcome.Should().Be(RunOutcome.Failed);
+        stored.FailuresJson.Should().Contain(RunFailureCodes.Abandoned);
+        (await _hub.GetNotificationsAsync(run.Id)).Last().Outcome.Should().Be(RunOutcome.Failed);
+    }
+
+    [Fact]
+    public async Task DeadWorker_RetrySafeRunOutOfAttempts_FailsAsAbandoned()
+    {
+        var run = (await _hub.StartAsync(type: TestOperations.Succeed)).Run;
+        for (var attempt = 1; attempt <= Options.MaxAttempts; attempt++)
+        {
+            await ClaimAsDeadWorkerAsync(run.Id);
+            _hub.Time!.Advance(Options.LeaseDuration + TimeSpan.FromSeconds(1));
+            await _hub.Recovery.RunOnceAsync(CancellationToken.None);
+        }
+
+        var stored = await _hub.GetRunAsync(run.Id);
+        stored.Attempt.Should().Be(Options.MaxAttempts);
+        stored.Outcome.Should().Be(RunOutcome.Failed);
+        stored.FailuresJson.Should().Contain(RunFailureCodes.Abandoned).And.Contain("attempts");
+    }
+
+    [Fact]
+    public async Task QueuedRunWithoutTrigger_IsDispatchedAfterTheGrace_AndNotBefore()
+    {
+        var run = (await _hub.StartAsync()).Run;
+        _hub.Dispatcher.ForgetTriggers(); // the node restarted; its in-memory triggers are gone
+
+        (await _hub.Recovery.RunOnceAsync(CancellationToken.None)).Redispatched.Should().Be(0, "a brand-new run is still being dispatched by its start");
+        _hub.Time!.Advance(Options.RedispatchGrace + TimeSpan.FromSeconds(1));
+        (await _hub.Recovery.RunOnceAsync(CancellationToken.None)).Redispatched.Should().Be(1);
+        (await _hub.Recovery.RunOnceAsync(CancellationToken.None)).Redispatched.Should().Be(0, "it has a live trigger now");
+
+        _hub.Dispatcher.Dispatched.Count(id => id == run.Id).Should().Be(2);
+    }
+
+    [Fact]
+    public async Task QueuedRunWhoseRedispatchThrows_FailsWithDispatchFailed()
+    {
+        var run = (await _hub.StartAsync()).Run;
+        _hub.Dispatcher.ForgetTriggers();
+        _hub.Dispatcher.ThrowOnDispatch = new InvalidOperationException("scheduler gone");
+        _hub.Time!.Advance(Options.RedispatchGrace + TimeSpan.FromSeconds(1));
+
+        (await _hub.Recovery.RunOnceAsync(CancellationToken.None)).DispatchFailed.Should().Be(1);
+
+        var stored = await _hub.GetRunAsync(run.Id);
+        stored.Outcome.Should().Be(RunOutcome.Failed);
+        stored.FailuresJson.Should().Contain(RunFailureCodes.DispatchFailed);
+    }
+
+    private async Task ClaimAsDeadWorkerAsync(long runId) =>
+        (await _hub.Transitions.TryClaimAsync(runId, "dead-worker", Options.LeaseDuration, default)).Should().NotBeNull();
+
+    /// <summary>Counts UPDATEs that write progress without completing the run.</summary>
+    private sealed class CommandCounter : DbCommandInterceptor
+    {
+        private int _progressWrites;
+
+        public int ProgressWrites => Volatile.Read(ref _progressWrites);
+
+        public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(
+            DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
+        {
+            var sql = command.CommandText;
+            if (sql.Contains("UPDATE \"operation_runs\"", StringComparison.Ordinal)
+                && sql.Contains("\"processed_count\"", StringComparison.Ordinal)
+                && !sql.Contains("\"completed_at\"", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref _progressWrites);
+            }
+
+            return base.NonQueryExecutingAsync(command, eventData, result, cancellationToken);
+        }
+    }
+}

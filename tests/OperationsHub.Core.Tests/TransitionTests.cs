@@ -1,0 +1,159 @@
+using OperationsHub.Core.Domain;
+using OperationsHub.Core.Runs;
+using OperationsHub.Core.Tests.Infrastructure;
+
+namespace OperationsHub.Core.Tests;
+
+/// <summary>Every transition is conditional: a repeated or late one changes nothing and says so.</summary>
+public sealed class TransitionTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
+    private EngineHarness _hub = null!;
+
+    public async ValueTask InitializeAsync() => _hub = await EngineHarness.CreateAsync();
+
+    public async ValueTask DisposeAsync() => await _hub.DisposeAsync();
+
+    [Fact]
+    public async Task TryClaimAsync_Twice_SecondReturnsNullAndWritesNothing()
+    {
+        var run = (await _hub.StartAsync()).Run;
+
+        var first = await _hub.Transitions.TryClaimAsync(run.Id, "worker-a", Lease, default);
+        var second = await _hub.Transitions.TryClaimAsync(run.Id, "worker-b", Lease, default);
+
+        first.Should().NotBeNull();
+        first!.Status.Should().Be(RunStatus.Running);
+        first.Attempt.Should().Be(1);
+        second.Should().BeNull();
+        var stored = await _hub.GetRunAsync(run.Id);
+        stored.LeaseOwner.Should().Be("worker-a");
+        stored.StartedAt.Should().NotBeNull();
+        (await _hub.GetEventsAsync(run.Id)).Select(e => e.Kind).Should().Equal(RunEventKinds.Created, RunEventKinds.Started);
+    }
+
+    [Fact]
+    public async Task TryCompleteAsync_Twice_OneEventOneNotification()
+    {
+        var run = (await _hub.StartAsync()).Run;
+        await _hub.Transitions.TryClaimAsync(run.Id, "w", Lease, default);
+        var counts = new RunCounts(2, 2, 2, 0, 0);
+
+        var first = await _hub.Transitions.TryCompleteAsync(run.Id, "w", RunOutcome.Succeeded, counts, [], 0, default);
+        var second = await _hub.Transitions.TryCompleteAsync(run.Id, "w", RunOutcome.Failed, counts, [], 0, default);
+
+        first.Should().NotBeNull();
+        second.Should().BeNull();
+        var stored = await _hub.GetRunAsync(run.Id);
+        stored.Outcome.Should().Be(RunOutcome.Succeeded);
+        stored.LeaseOwner.Should().BeNull();
+        stored.SucceededCount.Should().Be(2);
+        (await _hub.GetEventsAsync(run.Id)).Count(e => e.Kind == RunEventKinds.Completed).Should().Be(1);
+        (await _hub.GetNotificationsAsync(run.Id)).Count(n => n.Kind == NotificationKinds.Completed).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task TryCompleteAsync_ByAWorkerThatDoesNotHoldTheLease_ChangesNothing()
+    {
+        var run = (await _hub.StartAsync()).Run;
+        await _hub.Transitions.TryClaimAsync(run.Id, "owner", Lease, default);
+        var before = await _hub.GetRunAsync(run.Id);
+
+        var result = await _hub.Transitions.TryCompleteAsync(
+            run.Id, "intruder", RunOutcome.Succeeded, default, [], 0, default);
+
+        result.Should().BeNull();
+        var after = await _hub.GetRunAsync(run.Id);
+        after.Status.Should().Be(RunStatus.Running);
+        after.Version.Should().Be(before.Version);
+    }
+
+    [Fact]
+    public async Task LateTransitions_OnACompletedRun_AllReturnNullAndChangeNothing()
+    {
+        var run = (await _hub.StartAsync()).Run;
+        await _hub.Transitions.TryClaimAsync(run.Id, "w", Lease, default);
+        await _hub.Transitions.TryCompleteAsync(run.Id, "w", RunOutcome.Succeeded, default, [], 0, default);
+        var before = await _hub.GetRunAsync(run.Id);
+        var failure = new RunFailure("x", "y");
+
+        (await _hub.Transitions.TryClaimAsync(run.Id, "w", Lease, default)).Should().BeNull();
+        (await _hub.Transitions.TryFailQueuedAsync(run.Id, failure, default)).Should().BeNull();
+        (await _hub.Transitions.TryRequeueAsync(run.Id, "w", 5, default)).Should().BeNull();
+        (await _hub.Transitions.TryAbandonAsync(run.Id, "w", failure, default)).Should().BeNull();
+        (await _hub.Transitions.TryCancelQueuedAsync(run.Id, "x", default)).Should().BeNull();
+        (await _hub.Transitions.TryRequestCancelAsync(run.Id, "x", default)).Should().BeNull();
+
+        var after = await _hub.GetRunAsync(run.Id);
+        after.Version.Should().Be(before.Version);
+        after.Outcome.Should().Be(RunOutcome.Succeeded);
+        (await _hub.GetEventsAsync(run.Id)).Should().HaveCount(3);
+        (await _hub.GetNotificationsAsync(run.Id)).Should().HaveCount(2);
+    }
+
+    [Fact]
+    public async Task TryRequeueAsync_WhileTheLeaseIsLive_ChangesNothing()
+    {
+        var run = (await _hub.StartAsync()).Run;
+        await _hub.Transitions.TryClaimAsync(run.Id, "w", Lease, default);
+
+        (await _hub.Transitions.TryRequeueAsync(run.Id, "w", 5, default)).Should().BeNull();
+        (await _hub.Transitions.TryAbandonAsync(run.Id, "w", new RunFailure("abandoned", "x"), default)).Should().BeNull();
+
+        (await _hub.GetRunAsync(run.Id)).Status.Should().Be(RunStatus.Running);
+    }
+
+    [Fact]
+    public async Task TryRequestCancelAsync_RunningRun_RecordsRequestOnce()
+    {
+        var run = (await _hub.StartAsync()).Run;
+        await _hub.Transitions.TryClaimAsync(run.Id, "w", Lease, default);
+
+        (await _hub.Runs.CancelAsync(run.Id, "Alice")).Should().BeTrue();
+        (await _hub.Runs.CancelAsync(run.Id, "Alice")).Should().BeFalse();
+
+        var stored = await _hub.GetRunAsync(run.Id);
+        stored.Status.Should().Be(RunStatus.Running, "the worker ends it when its handler observes the request");
+        stored.CancelRequestedAt.Should().NotBeNull();
+        (await _hub.GetEventsAsync(run.Id)).Count(e => e.Kind == RunEventKinds.CancelRequested).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task Transitions_PublishAfterCommit_WithIncreasingVersions()
+    {
+        var received = new List<Feed.RunChanged>();
+        var run = (await _hub.StartAsync()).Run;
+        using var subscription = _hub.Feed.Subscribe(Feed.RunChangeScope.ForRun(run.Id), batch =>
+        {
+            lock (received)
+            {
+                received.AddRange(batch.Changes);
+            }
+
+            return Task.CompletedTask;
+        });
+
+        await _hub.Transitions.TryClaimAsync(run.Id, "w", Lease, default);
+        await WaitFor.ConditionAsync(() => Task.FromResult(Count() >= 1), "the claim signal");
+        await _hub.Transitions.TryCompleteAsync(run.Id, "w", RunOutcome.Succeeded, default, [], 0, default);
+        await WaitFor.ConditionAsync(() => Task.FromResult(Count() >= 2), "the completion signal");
+
+        lock (received)
+        {
+            received.Select(c => c.Version).Should().BeInAscendingOrder().And.OnlyHaveUniqueItems();
+            received.Should().AllSatisfy(c =>
+            {
+                c.TenantId.Should().Be(_hub.TenantId);
+                c.InitiatorUserId.Should().Be(_hub.Alice.UserId);
+            });
+        }
+
+        int Count()
+        {
+            lock (received)
+            {
+                return received.Count;
+            }
+        }
+    }
+}
