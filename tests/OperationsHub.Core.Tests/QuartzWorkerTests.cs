@@ -107,6 +107,40 @@ public sealed class QuartzWorkerTests : IAsyncLifetime
         duration.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags["outcome"].Should().Be("partially_succeeded");
     }
 
+    [Fact]
+    public async Task Worker_NeverRunsMoreThanMaxConcurrencyAtOnce()
+    {
+        var tenantId = await SeedTenantAsync();
+        await _host.StartAsync(TestContext.Current.CancellationToken);
+        var service = _host.Services.GetRequiredService<OperationRunService>();
+        var gate = _host.Services.GetRequiredService<BlockingGate>();
+        var ids = new List<long>();
+        for (var i = 0; i < 10; i++)
+        {
+            var result = await service.StartAsync(new StartRunRequest
+            {
+                TenantId = tenantId,
+                Type = TestOperations.Blocking,
+                IdentityInputs = new Dictionary<string, string> { ["n"] = $"{i}" },
+            }, TestContext.Current.CancellationToken);
+            ids.Add(result.Run.Id);
+        }
+
+        await WaitFor.ConditionAsync(async () => await CountAsync(r => r.Status == RunStatus.Running) == MaxConcurrency, "the pool to fill");
+        await Task.Delay(300, TestContext.Current.CancellationToken); // give an unbounded worker the chance to overrun
+        (await CountAsync(r => r.Status == RunStatus.Running)).Should().Be(MaxConcurrency);
+        (await CountAsync(r => r.Status == RunStatus.Queued)).Should().Be(10 - MaxConcurrency);
+
+        foreach (var id in ids)
+        {
+            gate.Release(id);
+        }
+
+        await WaitFor.ConditionAsync(async () => await CountAsync(r => r.Outcome == RunOutcome.Succeeded) == 10, "all runs to finish");
+    }
+
+    private const int MaxConcurrency = 4;
+
     private IHost BuildHost()
     {
         var builder = Host.CreateApplicationBuilder();
@@ -114,7 +148,7 @@ public sealed class QuartzWorkerTests : IAsyncLifetime
         {
             ["Database:ConnectionString"] = $"Data Source={DatabasePath}",
             ["Worker:RedispatchGrace"] = "00:00:00",
-            ["Worker:MaxConcurrency"] = "4",
+            ["Worker:MaxConcurrency"] = $"{MaxConcurrency}",
         });
         builder.Services.AddOperationsHub(builder.Configuration);
         TestOperations.Register(builder.Services);
