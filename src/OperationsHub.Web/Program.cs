@@ -1,13 +1,18 @@
 using OperationsHub.Core;
 using OperationsHub.Core.Data;
 using OperationsHub.Core.Samples;
+using OperationsHub.Web;
+using OperationsHub.Web.Components;
+using OperationsHub.Web.Features.Auth;
 using OperationsHub.Web.Features.Demo;
-using OperationsHub.Web.Features.Status;
+using OperationsHub.Web.Features.Security;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.Services.AddOperationsHub(builder.Configuration);
 builder.Services.AddSampleOperations();
+builder.Services.AddHubAuthentication(builder.Configuration);
+builder.Services.AddHubWeb();
 builder.Services.AddDemo(builder.Configuration);
 
 var app = builder.Build();
@@ -15,6 +20,22 @@ var app = builder.Build();
 await app.Services.MigrateHubDatabaseAsync();
 await app.Services.SeedDemoAsync();
 
-app.MapStatusEndpoints();
+if (!app.Environment.IsDevelopment())
+{
+    app.UseExceptionHandler("/error", createScopeForErrors: true);
+    app.UseHsts();
+}
+
+app.UseSecurityHeaders();
+app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+app.UseBrandAssets();
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseAntiforgery();
+
+app.MapStaticAssets();
+app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous();
+app.MapAccountEndpoints();
+app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 app.Run();

@@ -57,8 +57,6 @@ public sealed class DemoHostTests : IAsyncLifetime
         while (completed < 2 && DateTime.UtcNow < deadline);
 
         completed.Should().BeGreaterThanOrEqualTo(2, "the demo keeps runs flowing through the real worker");
-        var page = await client.GetStringAsync("/", TestContext.Current.CancellationToken);
-        page.Should().Contain("Completed");
     }
 
     [Fact]

@@ -28,6 +28,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
         configurationBuilder.Properties<RunStatus>().HaveConversion<string>().HaveMaxLength(16);
         configurationBuilder.Properties<RunOutcome>().HaveConversion<string>().HaveMaxLength(24);
         configurationBuilder.Properties<TenantRole>().HaveConversion<string>().HaveMaxLength(16);
+        configurationBuilder.Properties<ThemePreference>().HaveConversion<string>().HaveMaxLength(16);
         // Every timestamp is UTC; SQLite hands DateTime back as Unspecified, so say so on the way out.
         configurationBuilder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
         configurationBuilder.Properties<DateTime?>().HaveConversion<UtcDateTimeConverter>();
@@ -48,6 +49,12 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
             e.ToTable("users");
             e.Property(u => u.DisplayName).HasMaxLength(200);
             e.Property(u => u.Email).HasMaxLength(320);
+            e.Property(u => u.NormalizedEmail).HasMaxLength(320);
+            e.Property(u => u.PasswordHash).HasMaxLength(512);
+            e.Property(u => u.EntraObjectId).HasMaxLength(64);
+            e.Property(u => u.EntraTenantId).HasMaxLength(64);
+            e.HasIndex(u => u.NormalizedEmail).IsUnique().HasFilter("normalized_email IS NOT NULL");
+            e.HasIndex(u => new { u.EntraTenantId, u.EntraObjectId }).IsUnique().HasFilter("entra_object_id IS NOT NULL");
         });
 
         modelBuilder.Entity<TenantMembership>(e =>

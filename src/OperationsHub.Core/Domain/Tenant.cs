@@ -17,6 +17,32 @@ public sealed class HubUser
     public required string DisplayName { get; set; }
 
     public string? Email { get; set; }
+
+    /// <summary>Upper-case invariant form of <see cref="Email"/>, unique: the local sign-in name.</summary>
+    public string? NormalizedEmail { get; set; }
+
+    /// <summary>ASP.NET Core <c>PasswordHasher</c> output; null for users who sign in through Entra ID only.</summary>
+    public string? PasswordHash { get; set; }
+
+    public int AccessFailedCount { get; set; }
+
+    public DateTime? LockoutEndsAt { get; set; }
+
+    /// <summary>Entra ID object id (<c>oid</c>) and directory tenant id (<c>tid</c>), which together name a user.</summary>
+    public string? EntraObjectId { get; set; }
+
+    public string? EntraTenantId { get; set; }
+
+    public ThemePreference Theme { get; set; }
+
+    public DateTime CreatedAt { get; set; }
+}
+
+public enum ThemePreference
+{
+    System = 0,
+    Light = 1,
+    Dark = 2,
 }
 
 public enum TenantRole

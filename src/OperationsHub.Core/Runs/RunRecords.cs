@@ -48,7 +48,8 @@ public sealed class UnknownOperationTypeException(string type)
     public string Type { get; } = type;
 }
 
-internal static class RunJson
+/// <summary>The stored JSON forms of a run's context and failures; the one place that reads and writes them.</summary>
+public static class RunJson
 {
     private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
     {

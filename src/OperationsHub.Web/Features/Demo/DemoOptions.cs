@@ -9,6 +9,9 @@ public sealed class DemoOptions
     /// <summary>Seed demo tenants and users, and keep demo runs flowing. On only in the README's run command.</summary>
     public bool Enabled { get; set; }
 
+    /// <summary>Keep demo runs flowing (off in tests that want the demo users without background runs).</summary>
+    public bool GenerateRuns { get; set; } = true;
+
     /// <summary>How often the demo starts another run.</summary>
     public TimeSpan RunInterval { get; set; } = TimeSpan.FromSeconds(8);
 }

@@ -1,13 +1,18 @@
+using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using OperationsHub.Core.Data;
 using OperationsHub.Core.Domain;
+using OperationsHub.Web.Features.Auth;
 
 namespace OperationsHub.Web.Features.Demo;
 
 /// <summary>The demo data: two tenants, a user for each role, and one user who belongs to both tenants.</summary>
-public static class DemoSeed
+public static partial class DemoSeed
 {
+    /// <summary>The password of every demo user. Demo data only exists while <c>Demo:Enabled</c> is on.</summary>
+    public const string DemoPassword = "OpsHub-demo-1";
+
     public static readonly IReadOnlyList<DemoTenant> Tenants =
     [
         new("contoso", "Contoso Ltd"),
@@ -28,7 +33,8 @@ public static class DemoSeed
     {
         services.AddOptions<DemoOptions>().BindConfiguration(DemoOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<DemoOptions>, ValidateDemoOptions>();
-        if (configuration.GetValue<bool>($"{DemoOptions.SectionName}:{nameof(DemoOptions.Enabled)}"))
+        if (configuration.GetValue<bool>($"{DemoOptions.SectionName}:{nameof(DemoOptions.Enabled)}")
+            && configuration.GetValue($"{DemoOptions.SectionName}:{nameof(DemoOptions.GenerateRuns)}", true))
         {
             services.AddHostedService<DemoRunGenerator>();
         }
@@ -54,12 +60,19 @@ public static class DemoSeed
             }
         }
 
-        foreach (var user in Users)
+        var hasher = services.GetRequiredService<IPasswordHasher<HubUser>>();
+        var now = services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
+        foreach (var demo in Users)
         {
-            if (!await db.Users.AnyAsync(u => u.Email == user.Email, cancellationToken))
+            var normalized = LocalSignIn.Normalize(demo.Email);
+            var user = await db.Users.SingleOrDefaultAsync(u => u.NormalizedEmail == normalized, cancellationToken);
+            if (user is null)
             {
-                db.Users.Add(new HubUser { Email = user.Email, DisplayName = user.DisplayName });
+                user = new HubUser { Email = demo.Email, NormalizedEmail = normalized, DisplayName = demo.DisplayName, CreatedAt = now };
+                db.Users.Add(user);
             }
+
+            user.PasswordHash ??= hasher.HashPassword(user, DemoPassword);
         }
 
         await db.SaveChangesAsync(cancellationToken);
@@ -80,7 +93,14 @@ public static class DemoSeed
         }
 
         await db.SaveChangesAsync(cancellationToken);
+
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("OperationsHub.Demo");
+        LogDemoSignIns(logger, string.Join(", ", Users.Select(u => u.Email)), DemoPassword);
     }
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning,
+        Message = "Demo data is on. Sign in as any of {Emails} with the password {Password}")]
+    private static partial void LogDemoSignIns(ILogger logger, string emails, string password);
 
     public sealed record DemoTenant(string ExternalId, string Name);
 

@@ -1,0 +1,132 @@
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.Components.Routing;
+using Microsoft.AspNetCore.Components.Web;
+using MudBlazor;
+using OperationsHub.Core.Domain;
+using OperationsHub.Web.Features.Auth;
+using OperationsHub.Web.Features.Preferences;
+using OperationsHub.Web.Features.Tenants;
+
+namespace OperationsHub.Web.Components.Layout;
+
+public sealed partial class MainLayout : IDisposable
+{
+    private readonly MudTheme _theme = HubTheme.Create();
+    private MudThemeProvider? _themeProvider;
+    private ErrorBoundary? _errorBoundary;
+    private bool _drawerOpen = true;
+    private bool _isDarkMode;
+    private ThemePreference _preference;
+    private IReadOnlyList<UserTenant> _tenants = [];
+    private string? _currentTenant;
+    private string _displayName = "";
+    private long? _userId;
+
+    [Inject]
+    private NavigationManager Navigation { get; set; } = default!;
+
+    [Inject]
+    private TenantAccess Access { get; set; } = default!;
+
+    [Inject]
+    private UserPreferences Preferences { get; set; } = default!;
+
+    [CascadingParameter]
+    private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
+
+    public void Dispose() => Navigation.LocationChanged -= OnLocationChanged;
+
+    protected override async Task OnInitializedAsync()
+    {
+        var user = (await AuthenticationState).User;
+        _userId = user.GetHubUserId();
+        _displayName = user.GetDisplayName();
+        _tenants = await Access.GetUserTenantsAsync(user, CancellationToken.None);
+        if (_userId is { } id)
+        {
+            _preference = await Preferences.GetThemeAsync(id, CancellationToken.None);
+            _isDarkMode = _preference == ThemePreference.Dark;
+        }
+
+        _currentTenant = TenantFromUri(Navigation.Uri);
+        Navigation.LocationChanged += OnLocationChanged;
+    }
+
+    protected override async Task OnAfterRenderAsync(bool firstRender)
+    {
+        if (firstRender && _preference == ThemePreference.System && _themeProvider is not null)
+        {
+            await ApplySystemThemeAsync();
+            await _themeProvider.WatchSystemDarkModeAsync(OnSystemDarkModeChangedAsync);
+        }
+    }
+
+    private async Task SetThemeAsync(ThemePreference preference)
+    {
+        _preference = preference;
+        if (_userId is { } id)
+        {
+            await Preferences.SetThemeAsync(id, preference, CancellationToken.None);
+        }
+
+        if (preference == ThemePreference.System)
+        {
+            await ApplySystemThemeAsync();
+        }
+        else
+        {
+            _isDarkMode = preference == ThemePreference.Dark;
+        }
+    }
+
+    private async Task ApplySystemThemeAsync()
+    {
+        if (_themeProvider is not null)
+        {
+            _isDarkMode = await _themeProvider.GetSystemDarkModeAsync();
+            StateHasChanged();
+        }
+    }
+
+    private Task OnSystemDarkModeChangedAsync(bool dark)
+    {
+        if (_preference == ThemePreference.System)
+        {
+            _isDarkMode = dark;
+            StateHasChanged();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void ToggleDrawer() => _drawerOpen = !_drawerOpen;
+
+    private void Recover() => _errorBoundary?.Recover();
+
+    private void OnLocationChanged(object? sender, LocationChangedEventArgs e)
+    {
+        var tenant = TenantFromUri(e.Location);
+        if (tenant != _currentTenant)
+        {
+            _currentTenant = tenant;
+            _ = InvokeAsync(StateHasChanged);
+        }
+    }
+
+    /// <summary>The tenant external id of an <c>/admin/t/{tenant}/...</c> address, or null elsewhere.</summary>
+    internal static string? TenantFromUri(string uri)
+    {
+        var path = new Uri(uri).AbsolutePath;
+        const string prefix = "/admin/t/";
+        if (!path.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var rest = path[prefix.Length..];
+        var end = rest.IndexOf('/', StringComparison.Ordinal);
+        var segment = Uri.UnescapeDataString(end < 0 ? rest : rest[..end]);
+        return segment.Length == 0 ? null : segment;
+    }
+}

@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Options;
+
+namespace OperationsHub.Web.Features.Auth;
+
+public enum AuthenticationMode
+{
+    /// <summary>Users and password hashes in the hub's own database; a cookie after sign-in. The embedded default.</summary>
+    Local,
+
+    /// <summary>Microsoft Entra ID through Microsoft.Identity.Web (OpenID Connect), configured by the <c>AzureAd</c> section.</summary>
+    EntraId,
+}
+
+public sealed class HubAuthenticationOptions
+{
+    public const string SectionName = "Authentication";
+
+    public AuthenticationMode Mode { get; set; } = AuthenticationMode.Local;
+
+    /// <summary>Failed local sign-ins in a row before the account is locked.</summary>
+    public int MaxFailedAttempts { get; set; } = 5;
+
+    public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a sign-in lasts without activity (sliding).</summary>
+    public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(8);
+}
+
+internal sealed class ValidateHubAuthenticationOptions(Microsoft.Extensions.Configuration.IConfiguration configuration)
+    : IValidateOptions<HubAuthenticationOptions>
+{
+    public ValidateOptionsResult Validate(string? name, HubAuthenticationOptions options)
+    {
+        var failures = new List<string>();
+        if (options.MaxFailedAttempts < 1)
+        {
+            failures.Add("Authentication:MaxFailedAttempts must be at least 1.");
+        }
+
+        if (options.LockoutDuration <= TimeSpan.Zero || options.SessionLifetime <= TimeSpan.Zero)
+        {
+            failures.Add("Authentication:LockoutDuration and Authentication:SessionLifetime must be positive.");
+        }
+
+        if (options.Mode == AuthenticationMode.EntraId)
+        {
+            foreach (var key in new[] { "Instance", "TenantId", "ClientId" })
+            {
+                if (string.IsNullOrWhiteSpace(configuration[$"AzureAd:{key}"]))
+                {
+                    failures.Add($"Authentication:Mode is EntraId, so AzureAd:{key} is required.");
+                }
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

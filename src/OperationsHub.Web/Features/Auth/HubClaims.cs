@@ -1,0 +1,62 @@
+using System.Globalization;
+using System.Security.Claims;
+
+namespace OperationsHub.Web.Features.Auth;
+
+public static class HubClaims
+{
+    /// <summary>The hub's own user id, present on every signed-in principal whatever the sign-in mode.</summary>
+    public const string UserId = "hub_user_id";
+
+    public static long? GetHubUserId(this ClaimsPrincipal principal) =>
+        long.TryParse(principal.FindFirstValue(UserId), NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
+
+    public static string GetDisplayName(this ClaimsPrincipal principal) =>
+        principal.FindFirstValue(ClaimTypes.Name) ?? principal.FindFirstValue("name") ?? "Signed-in user";
+
+    public static ClaimsIdentity CreateIdentity(long userId, string displayName, string? email, string authenticationType)
+    {
+        var claims = new List<Claim>
+        {
+            new(UserId, userId.ToString(CultureInfo.InvariantCulture)),
+            new(ClaimTypes.NameIdentifier, userId.ToString(CultureInfo.InvariantCulture)),
+            new(ClaimTypes.Name, displayName),
+        };
+        if (!string.IsNullOrEmpty(email))
+        {
+            claims.Add(new Claim(ClaimTypes.Email, email));
+        }
+
+        return new ClaimsIdentity(claims, authenticationType, ClaimTypes.Name, ClaimTypes.Role);
+    }
+}
+
+public static class LocalReturnUrl
+{
+    /// <summary>
+    /// Only a path on this site is honoured: "/x" but not "//evil", "/\evil", "http://evil" or anything with control
+    /// characters. Anything else becomes "/", so a crafted sign-in link can never send the user elsewhere.
+    /// </summary>
+    public static string Sanitize(string? returnUrl)
+    {
+        if (string.IsNullOrEmpty(returnUrl) || returnUrl.Length > 2048 || returnUrl[0] != '/')
+        {
+            return "/";
+        }
+
+        if (returnUrl.Length > 1 && (returnUrl[1] == '/' || returnUrl[1] == '\\'))
+        {
+            return "/";
+        }
+
+        foreach (var c in returnUrl)
+        {
+            if (char.IsControl(c) || c == '\\')
+            {
+                return "/";
+            }
+        }
+
+        return returnUrl;
+    }
+}

@@ -1,0 +1,75 @@
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using OperationsHub.Core.Data;
+using OperationsHub.Core.Domain;
+
+namespace OperationsHub.Web.Features.Auth;
+
+public enum LocalSignInStatus
+{
+    Succeeded,
+    InvalidCredentials,
+    LockedOut,
+}
+
+public sealed record LocalSignInResult(LocalSignInStatus Status, HubUser? User = null, DateTime? LockedUntil = null);
+
+/// <summary>Checks a local password, counting failures and locking the account after too many in a row.</summary>
+public sealed class LocalSignIn(
+    IDbContextFactory<HubDbContext> dbFactory,
+    IPasswordHasher<HubUser> hasher,
+    IOptions<HubAuthenticationOptions> options,
+    TimeProvider time)
+{
+    // Hashed once; verifying against it for unknown emails keeps both answers equally slow (no user enumeration by timing).
+    private static readonly Lazy<string> DummyHash = new(() =>
+        new PasswordHasher<HubUser>().HashPassword(new HubUser { DisplayName = "dummy" }, Guid.NewGuid().ToString()));
+
+    public static string Normalize(string email) => email.Trim().ToUpperInvariant();
+
+    public async Task<LocalSignInResult> SignInAsync(string email, string password, CancellationToken cancellationToken)
+    {
+        var normalized = Normalize(email);
+        var now = time.GetUtcNow().UtcDateTime;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var user = await db.Users.SingleOrDefaultAsync(u => u.NormalizedEmail == normalized, cancellationToken);
+        if (user?.PasswordHash is null)
+        {
+            hasher.VerifyHashedPassword(new HubUser { DisplayName = "dummy" }, DummyHash.Value, password);
+            return new LocalSignInResult(LocalSignInStatus.InvalidCredentials);
+        }
+
+        if (user.LockoutEndsAt > now)
+        {
+            return new LocalSignInResult(LocalSignInStatus.LockedOut, LockedUntil: user.LockoutEndsAt);
+        }
+
+        var verdict = hasher.VerifyHashedPassword(user, user.PasswordHash, password);
+        if (verdict == PasswordVerificationResult.Failed)
+        {
+            var settings = options.Value;
+            user.AccessFailedCount++;
+            if (user.AccessFailedCount >= settings.MaxFailedAttempts)
+            {
+                user.AccessFailedCount = 0;
+                user.LockoutEndsAt = now + settings.LockoutDuration;
+            }
+
+            await db.SaveChangesAsync(cancellationToken);
+            return user.LockoutEndsAt > now
+                ? new LocalSignInResult(LocalSignInStatus.LockedOut, LockedUntil: user.LockoutEndsAt)
+                : new LocalSignInResult(LocalSignInStatus.InvalidCredentials);
+        }
+
+        if (verdict == PasswordVerificationResult.SuccessRehashNeeded)
+        {
+            user.PasswordHash = hasher.HashPassword(user, password);
+        }
+
+        user.AccessFailedCount = 0;
+        user.LockoutEndsAt = null;
+        await db.SaveChangesAsync(cancellationToken);
+        return new LocalSignInResult(LocalSignInStatus.Succeeded, user);
+    }
+}

@@ -1,0 +1,123 @@
+using System.Security.Claims;
+using Microsoft.EntityFrameworkCore;
+using OperationsHub.Core.Data;
+using OperationsHub.Core.Operations;
+using OperationsHub.Core.Runs;
+using OperationsHub.Web.Features.Tenants;
+
+namespace OperationsHub.Web.Features.Operations;
+
+public enum CommandStatus
+{
+    Ok,
+    Unauthenticated,
+    NotFound,
+    Forbidden,
+    Invalid,
+    Conflict,
+}
+
+public sealed record CommandResult<T>(CommandStatus Status, T? Value = default, string? Message = null)
+{
+    public bool Succeeded => Status == CommandStatus.Ok;
+}
+
+/// <summary>What a start surface asks for: an operation type and the inputs that identify and describe the work.</summary>
+public sealed record StartRunInput(
+    string Type,
+    IReadOnlyDictionary<string, string>? IdentityInputs = null,
+    string? Target = null,
+    IReadOnlyDictionary<string, string>? Inputs = null);
+
+/// <summary>
+/// Every action that changes something goes through here, and every one checks membership and role itself,
+/// so a forged call from a Readonly member (or from another tenant) is refused whatever the UI showed.
+/// </summary>
+public sealed class RunCommands(
+    TenantAccess access,
+    OperationRunService runs,
+    OperationTypeRegistry registry,
+    IDbContextFactory<HubDbContext> dbFactory)
+{
+    private const int MaxInputs = 32;
+    private const int MaxInputLength = 512;
+
+    public async Task<CommandResult<StartRunResult>> StartAsync(
+        ClaimsPrincipal user, string tenantExternalId, StartRunInput input, CancellationToken cancellationToken)
+    {
+        var resolved = await access.ResolveAsync(user, tenantExternalId, cancellationToken);
+        if (resolved.Status != AccessStatus.Allowed)
+        {
+            return new(Map(resolved.Status), Message: "You do not have access to this tenant.");
+        }
+
+        var tenant = resolved.Tenant!;
+        if (!TenantPermissions.CanStartRuns(tenant.Role))
+        {
+            return new(CommandStatus.Forbidden, Message: $"Your role in {tenant.Name} ({tenant.Role}) cannot start operations.");
+        }
+
+        if (!registry.TryGet(input.Type, out var descriptor) || descriptor.Internal)
+        {
+            return new(CommandStatus.Invalid, Message: $"'{Core.Sanitization.Sanitizer.SanitizeKey(input.Type)}' is not an operation type.");
+        }
+
+        var identity = input.IdentityInputs ?? new Dictionary<string, string>();
+        var missing = descriptor.IdentityInputs.Where(name => !identity.TryGetValue(name, out var v) || string.IsNullOrWhiteSpace(v)).ToList();
+        if (missing.Count > 0)
+        {
+            return new(CommandStatus.Invalid, Message: $"{descriptor.DisplayName} needs: {string.Join(", ", missing)}.");
+        }
+
+        var extra = input.Inputs ?? new Dictionary<string, string>();
+        if (identity.Count + extra.Count > MaxInputs
+            || identity.Concat(extra).Any(p => p.Key.Length > 64 || p.Value.Length > MaxInputLength)
+            || input.Target?.Length > MaxInputLength)
+        {
+            return new(CommandStatus.Invalid, Message: $"At most {MaxInputs} inputs of up to {MaxInputLength} characters each.");
+        }
+
+        var result = await runs.StartAsync(new StartRunRequest
+        {
+            TenantId = tenant.TenantId,
+            Type = descriptor.Type,
+            IdentityInputs = identity,
+            Inputs = extra,
+            Target = input.Target,
+            Initiator = new RunInitiator(tenant.UserId, tenant.UserName),
+        }, cancellationToken);
+        return new(CommandStatus.Ok, result);
+    }
+
+    public async Task<CommandResult<bool>> CancelAsync(
+        ClaimsPrincipal user, string tenantExternalId, long runId, CancellationToken cancellationToken)
+    {
+        var resolved = await access.ResolveRunAsync(
+            user, tenantExternalId, runId.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+        if (resolved.Status != AccessStatus.Allowed)
+        {
+            return new(Map(resolved.Status), Message: "You do not have access to this run.");
+        }
+
+        var tenant = resolved.Tenant!;
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+        {
+            var initiator = await db.Runs.AsNoTracking().Where(r => r.Id == runId).Select(r => r.InitiatorUserId).SingleAsync(cancellationToken);
+            if (!TenantPermissions.CanCancelRun(tenant.Role, initiator == tenant.UserId))
+            {
+                return new(CommandStatus.Forbidden, Message: "Only managers and owners can cancel runs that others started.");
+            }
+        }
+
+        return await runs.CancelAsync(runId, tenant.UserName, cancellationToken)
+            ? new(CommandStatus.Ok, true)
+            : new(CommandStatus.Conflict, false, "The run has already finished or is already being cancelled.");
+    }
+
+    private static CommandStatus Map(AccessStatus status) => status switch
+    {
+        AccessStatus.Unauthenticated => CommandStatus.Unauthenticated,
+        AccessStatus.NotFound => CommandStatus.NotFound,
+        _ => CommandStatus.Forbidden,
+    };
+}

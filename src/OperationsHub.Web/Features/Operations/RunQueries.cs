@@ -1,0 +1,85 @@
+using Microsoft.EntityFrameworkCore;
+using OperationsHub.Core.Data;
+using OperationsHub.Core.Domain;
+using OperationsHub.Core.Operations;
+using OperationsHub.Core.Runs;
+
+namespace OperationsHub.Web.Features.Operations;
+
+public sealed record RunRow(
+    long Id,
+    string Type,
+    string DisplayName,
+    RunStatus Status,
+    RunOutcome Outcome,
+    string? InitiatorName,
+    DateTime CreatedAt,
+    DateTime? StartedAt,
+    DateTime? CompletedAt,
+    int Processed,
+    int Total);
+
+public sealed record RunEventRow(long Id, string Kind, string Message, DateTime At);
+
+public sealed record RunDetails(
+    RunRow Run,
+    RunContext Context,
+    IReadOnlyList<RunFailure> Failures,
+    int FailureTotal,
+    int Succeeded,
+    int Failed,
+    int Skipped,
+    int Attempt,
+    long? InitiatorUserId,
+    DateTime? CancelRequestedAt,
+    IReadOnlyList<RunEventRow> Events);
+
+public sealed record TenantRunCounts(int Queued, int Running, int FailedLast24Hours);
+
+/// <summary>The reads the operations pages need, shaped by the screens; never a DbContext in a component.</summary>
+public sealed class RunQueries(IDbContextFactory<HubDbContext> dbFactory, OperationTypeRegistry registry, TimeProvider time)
+{
+    public async Task<IReadOnlyList<RunRow>> GetRecentAsync(long tenantId, int take, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var rows = await db.Runs.AsNoTracking()
+            .Where(r => r.TenantId == tenantId)
+            .OrderByDescending(r => r.CreatedAt).ThenByDescending(r => r.Id)
+            .Take(Math.Clamp(take, 1, 200))
+            .Select(r => new { r.Id, r.Type, r.Status, r.Outcome, r.InitiatorName, r.CreatedAt, r.StartedAt, r.CompletedAt, r.ProcessedCount, r.TotalCount })
+            .ToListAsync(cancellationToken);
+        return rows.Select(r => new RunRow(r.Id, r.Type, DisplayName(r.Type), r.Status, r.Outcome, r.InitiatorName,
+            r.CreatedAt, r.StartedAt, r.CompletedAt, r.ProcessedCount, r.TotalCount)).ToList();
+    }
+
+    public async Task<RunDetails?> GetDetailsAsync(long tenantId, long runId, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var run = await db.Runs.AsNoTracking().Where(r => r.Id == runId && r.TenantId == tenantId).SingleOrDefaultAsync(cancellationToken);
+        if (run is null)
+        {
+            return null;
+        }
+
+        var events = await db.RunEvents.AsNoTracking().Where(e => e.RunId == runId).OrderBy(e => e.Id)
+            .Select(e => new RunEventRow(e.Id, e.Kind, e.Message, e.At)).ToListAsync(cancellationToken);
+        var row = new RunRow(run.Id, run.Type, DisplayName(run.Type), run.Status, run.Outcome, run.InitiatorName,
+            run.CreatedAt, run.StartedAt, run.CompletedAt, run.ProcessedCount, run.TotalCount);
+        return new RunDetails(row, RunJson.DeserializeContext(run.ContextJson), RunJson.DeserializeFailures(run.FailuresJson),
+            run.FailureTotal, run.SucceededCount, run.FailedCount, run.SkippedCount, run.Attempt, run.InitiatorUserId,
+            run.CancelRequestedAt, events);
+    }
+
+    public async Task<TenantRunCounts> GetCountsAsync(long tenantId, CancellationToken cancellationToken)
+    {
+        var since = time.GetUtcNow().UtcDateTime.AddHours(-24);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var queued = await db.Runs.CountAsync(r => r.TenantId == tenantId && r.Status == RunStatus.Queued, cancellationToken);
+        var running = await db.Runs.CountAsync(r => r.TenantId == tenantId && r.Status == RunStatus.Running, cancellationToken);
+        var failed = await db.Runs.CountAsync(r => r.TenantId == tenantId && r.Status == RunStatus.Completed
+            && r.Outcome == RunOutcome.Failed && r.CompletedAt >= since, cancellationToken);
+        return new TenantRunCounts(queued, running, failed);
+    }
+
+    private string DisplayName(string type) => registry.TryGet(type, out var d) ? d.DisplayName : type;
+}

@@ -1,0 +1,146 @@
+using System.Globalization;
+using System.Security.Claims;
+using Microsoft.EntityFrameworkCore;
+using OperationsHub.Core.Data;
+using OperationsHub.Core.Domain;
+using OperationsHub.Web.Features.Auth;
+
+namespace OperationsHub.Web.Features.Tenants;
+
+public enum AccessStatus
+{
+    Allowed,
+    NotFound,
+    Forbidden,
+    Unauthenticated,
+}
+
+/// <summary>The tenant a page or action works in, with the signed-in user's role there.</summary>
+public sealed record TenantContext(long TenantId, string ExternalId, string Name, long UserId, string UserName, TenantRole Role)
+{
+    public bool CanStartRuns => TenantPermissions.CanStartRuns(Role);
+}
+
+public sealed record TenantAccessResult(AccessStatus Status, TenantContext? Tenant = null);
+
+public sealed record RunAccessResult(AccessStatus Status, TenantContext? Tenant = null, long RunId = 0);
+
+public sealed record UserTenant(string ExternalId, string Name, TenantRole Role);
+
+public static class TenantPermissions
+{
+    public static bool CanStartRuns(TenantRole role) => role >= TenantRole.Operator;
+
+    /// <summary>Managers and owners cancel any run; operators only the runs they started.</summary>
+    public static bool CanCancelRun(TenantRole role, bool isInitiator) =>
+        role >= TenantRole.Manager || (role == TenantRole.Operator && isInitiator);
+}
+
+/// <summary>
+/// The one answer to "may this user see this tenant (and this run)?". Pages and actions both ask it, on the server,
+/// every time: hidden buttons are a courtesy, this is the check. Memberships come from the database, never from the
+/// cookie, so a revoked membership takes effect at once.
+/// </summary>
+public sealed class TenantAccess(IDbContextFactory<HubDbContext> dbFactory)
+{
+    private const int MaxExternalIdLength = 64;
+
+    public async Task<TenantAccessResult> ResolveAsync(ClaimsPrincipal user, string? tenantExternalId, CancellationToken cancellationToken)
+    {
+        if (user.GetHubUserId() is not { } userId)
+        {
+            return new TenantAccessResult(AccessStatus.Unauthenticated);
+        }
+
+        if (!IsWellFormedExternalId(tenantExternalId))
+        {
+            return new TenantAccessResult(AccessStatus.NotFound);
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var row = await db.Tenants.AsNoTracking()
+            .Where(t => t.ExternalId == tenantExternalId)
+            .Select(t => new
+            {
+                t.Id,
+                t.ExternalId,
+                t.Name,
+                Role = db.Memberships.Where(m => m.TenantId == t.Id && m.UserId == userId).Select(m => (TenantRole?)m.Role).FirstOrDefault(),
+            })
+            .SingleOrDefaultAsync(cancellationToken);
+        if (row is null)
+        {
+            return new TenantAccessResult(AccessStatus.NotFound);
+        }
+
+        return row.Role is { } role
+            ? new TenantAccessResult(AccessStatus.Allowed, new TenantContext(row.Id, row.ExternalId, row.Name, userId, user.GetDisplayName(), role))
+            : new TenantAccessResult(AccessStatus.Forbidden);
+    }
+
+    /// <summary>
+    /// A run of a tenant: 404 for an unknown tenant, an unknown run or a run id that is not a positive integer;
+    /// 403 when the user is no member of the tenant, or the run belongs to another tenant.
+    /// </summary>
+    public async Task<RunAccessResult> ResolveRunAsync(
+        ClaimsPrincipal user, string? tenantExternalId, string? runIdText, CancellationToken cancellationToken)
+    {
+        var tenant = await ResolveAsync(user, tenantExternalId, cancellationToken);
+        if (tenant.Status != AccessStatus.Allowed)
+        {
+            return new RunAccessResult(tenant.Status);
+        }
+
+        if (!TryParseRunId(runIdText, out var runId))
+        {
+            return new RunAccessResult(AccessStatus.NotFound);
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var runTenantId = await db.Runs.AsNoTracking().Where(r => r.Id == runId).Select(r => (long?)r.TenantId)
+            .SingleOrDefaultAsync(cancellationToken);
+        return runTenantId switch
+        {
+            null => new RunAccessResult(AccessStatus.NotFound),
+            var id when id == tenant.Tenant!.TenantId => new RunAccessResult(AccessStatus.Allowed, tenant.Tenant, runId),
+            _ => new RunAccessResult(AccessStatus.Forbidden),
+        };
+    }
+
+    public async Task<IReadOnlyList<UserTenant>> GetUserTenantsAsync(ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        if (user.GetHubUserId() is not { } userId)
+        {
+            return [];
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await (
+            from m in db.Memberships
+            join t in db.Tenants on m.TenantId equals t.Id
+            where m.UserId == userId
+            orderby t.Name
+            select new UserTenant(t.ExternalId, t.Name, m.Role)).AsNoTracking().ToListAsync(cancellationToken);
+    }
+
+    public static bool TryParseRunId(string? text, out long runId) =>
+        long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out runId) && runId > 0;
+
+    private static bool IsWellFormedExternalId(string? value)
+    {
+        if (string.IsNullOrEmpty(value) || value.Length > MaxExternalIdLength)
+        {
+            return false;
+        }
+
+        foreach (var c in value)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,34 @@
+using Microsoft.Extensions.FileProviders;
+using MudBlazor.Services;
+using OperationsHub.Web.Features.Operations;
+using OperationsHub.Web.Features.Preferences;
+using OperationsHub.Web.Features.Tenants;
+
+namespace OperationsHub.Web;
+
+internal static class WebServiceCollectionExtensions
+{
+    /// <summary>The Blazor hub: components, MudBlazor, and the screen-shaped services the pages use.</summary>
+    public static IServiceCollection AddHubWeb(this IServiceCollection services)
+    {
+        services.AddRazorComponents().AddInteractiveServerComponents();
+        services.AddMudServices();
+        services.AddHttpContextAccessor();
+        services.AddSingleton<TenantAccess>();
+        services.AddSingleton<RunQueries>();
+        services.AddSingleton<RunCommands>();
+        services.AddSingleton<UserPreferences>();
+        return services;
+    }
+
+    /// <summary>Serves the brand files (logo, favicon, CSS) kept in the repository's wwwroot-assets folder under /brand.</summary>
+    public static IApplicationBuilder UseBrandAssets(this IApplicationBuilder app)
+    {
+        var folder = Path.Combine(AppContext.BaseDirectory, "wwwroot-assets");
+        return app.UseStaticFiles(new StaticFileOptions
+        {
+            FileProvider = new PhysicalFileProvider(folder),
+            RequestPath = "/brand",
+        });
+    }
+}

@@ -1,0 +1,202 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OperationsHub.Core.Data;
+using OperationsHub.Core.Domain;
+using OperationsHub.Web.Features.Auth;
+
+namespace OperationsHub.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The real app on a real SQLite file of its own. A test authentication handler stands in for the identity
+/// provider: a request carrying <see cref="TestAuthHandler.UserHeader"/> is signed in as that hub user; a request
+/// without it is anonymous and meets the real cookie challenge (302 to the sign-in page).
+/// </summary>
+public class HubAppFactory : WebApplicationFactory<Program>
+{
+    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("opshub-it-");
+
+    public TestWorld World { get; } = new();
+
+    /// <summary>Extra settings a derived factory adds (Entra ID mode, demo data).</summary>
+    protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
+
+    /// <summary>Whether the test authentication handler replaces the real sign-in for authenticate calls.</summary>
+    protected virtual bool UseTestAuthentication => true;
+
+    /// <summary>
+    /// Serve through a real Kestrel socket on loopback instead of the in-memory test server, for requests the
+    /// in-memory client cannot even express (a NUL in the path, say).
+    /// </summary>
+    public bool RealServer { get; init; }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Database:ConnectionString", $"Data Source={Path.Combine(_directory.FullName, "hub.db")}");
+        builder.UseSetting("Demo:Enabled", "false");
+        builder.UseSetting("Worker:Enabled", "false");
+        foreach (var (key, value) in Settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        builder.ConfigureTestServices(services =>
+        {
+            if (UseTestAuthentication)
+            {
+                services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, TestAuthHandler>(TestAuthHandler.SchemeName, null);
+                services.PostConfigure<AuthenticationOptions>(o => o.DefaultAuthenticateScheme = TestAuthHandler.SchemeName);
+            }
+        });
+    }
+
+    public async Task InitializeWorldAsync()
+    {
+        if (RealServer)
+        {
+            UseKestrel(options => options.Listen(System.Net.IPAddress.Loopback, 0));
+            StartServer();
+        }
+
+        _ = Services; // builds the host: migrations run
+        var dbFactory = Services.GetRequiredService<IDbContextFactory<HubDbContext>>();
+        await World.SeedAsync(dbFactory);
+    }
+
+    /// <summary>The real server's address when <see cref="RealServer"/> is on.</summary>
+    public Uri ServerAddress => new(Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+        .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First());
+
+    public HttpClient CreateClientFor(TestUser? user)
+    {
+        var client = RealServer
+            ? new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = ServerAddress }
+            : CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = false });
+        if (user is not null)
+        {
+            client.DefaultRequestHeaders.Add(TestAuthHandler.UserHeader, user.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        return client;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            _directory.Delete(recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+
+        GC.SuppressFinalize(this);
+    }
+}
+
+public sealed class TestAuthHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Test";
+    public const string UserHeader = "X-Test-User-Id";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        if (!Request.Headers.TryGetValue(UserHeader, out var value) || !long.TryParse(value, out var userId))
+        {
+            // Fall back to the real cookie, so tests that sign in through the form work too.
+            return await Context.AuthenticateAsync(Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationDefaults.AuthenticationScheme);
+        }
+
+        var dbFactory = Context.RequestServices.GetRequiredService<IDbContextFactory<HubDbContext>>();
+        await using var db = await dbFactory.CreateDbContextAsync();
+        var user = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Id == userId);
+        if (user is null)
+        {
+            return AuthenticateResult.Fail("Unknown test user.");
+        }
+
+        var identity = HubClaims.CreateIdentity(user.Id, user.DisplayName, user.Email, SchemeName);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+}
+
+public sealed record TestUser(long Id, string Name);
+
+/// <summary>Two tenants and the people around them, with a run in each tenant.</summary>
+public sealed class TestWorld
+{
+    public const string Alpha = "alpha";
+    public const string Beta = "beta";
+
+    public TestUser AlphaOwner { get; private set; } = null!;
+    public TestUser AlphaOperator { get; private set; } = null!;
+    public TestUser AlphaReadonly { get; private set; } = null!;
+    public TestUser BetaOwner { get; private set; } = null!;
+    public TestUser BothTenants { get; private set; } = null!;
+    public TestUser Outsider { get; private set; } = null!;
+    public long AlphaTenantId { get; private set; }
+    public long BetaTenantId { get; private set; }
+    public long AlphaRunId { get; private set; }
+    public long BetaRunId { get; private set; }
+
+    public async Task SeedAsync(IDbContextFactory<HubDbContext> dbFactory)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync();
+        var alpha = new Tenant { ExternalId = Alpha, Name = "Alpha Corp" };
+        var beta = new Tenant { ExternalId = Beta, Name = "Beta Inc" };
+        db.Tenants.AddRange(alpha, beta);
+        var users = new[] { "Ada Owner", "Otto Operator", "Rita Readonly", "Bert Owner", "Bo Both", "Olga Outsider" }
+            .Select(name => new HubUser { DisplayName = name, Email = $"{name.Split(' ')[0].ToLowerInvariant()}@test" })
+            .ToArray();
+        db.Users.AddRange(users);
+        await db.SaveChangesAsync();
+
+        db.Memberships.AddRange(
+            new TenantMembership { TenantId = alpha.Id, UserId = users[0].Id, Role = TenantRole.Owner },
+            new TenantMembership { TenantId = alpha.Id, UserId = users[1].Id, Role = TenantRole.Operator },
+            new TenantMembership { TenantId = alpha.Id, UserId = users[2].Id, Role = TenantRole.Readonly },
+            new TenantMembership { TenantId = beta.Id, UserId = users[3].Id, Role = TenantRole.Owner },
+            new TenantMembership { TenantId = alpha.Id, UserId = users[4].Id, Role = TenantRole.Manager },
+            new TenantMembership { TenantId = beta.Id, UserId = users[4].Id, Role = TenantRole.Readonly });
+        var alphaRun = NewRun(alpha.Id, users[0]);
+        var betaRun = NewRun(beta.Id, users[3]);
+        db.Runs.AddRange(alphaRun, betaRun);
+        await db.SaveChangesAsync();
+
+        (AlphaTenantId, BetaTenantId) = (alpha.Id, beta.Id);
+        (AlphaRunId, BetaRunId) = (alphaRun.Id, betaRun.Id);
+        AlphaOwner = new(users[0].Id, users[0].DisplayName);
+        AlphaOperator = new(users[1].Id, users[1].DisplayName);
+        AlphaReadonly = new(users[2].Id, users[2].DisplayName);
+        BetaOwner = new(users[3].Id, users[3].DisplayName);
+        BothTenants = new(users[4].Id, users[4].DisplayName);
+        Outsider = new(users[5].Id, users[5].DisplayName);
+    }
+
+    private static OperationRun NewRun(long tenantId, HubUser initiator) => new()
+    {
+        TenantId = tenantId,
+        Type = "inventory_sync",
+        Status = RunStatus.Completed,
+        Outcome = RunOutcome.Succeeded,
+        RunIdentityHash = $"seed-{tenantId}",
+        ContextJson = "{\"target\":\"All devices\",\"inputs\":{}}",
+        InitiatorUserId = initiator.Id,
+        InitiatorName = initiator.DisplayName,
+        CreatedAt = DateTime.UtcNow.AddMinutes(-5),
+        StartedAt = DateTime.UtcNow.AddMinutes(-4),
+        CompletedAt = DateTime.UtcNow.AddMinutes(-3),
+        UpdatedAt = DateTime.UtcNow.AddMinutes(-3),
+    };
+}
