@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
@@ -49,8 +50,17 @@ public static class AuthenticationSetup
     public static IEndpointRouteBuilder MapAccountEndpoints(this IEndpointRouteBuilder endpoints)
     {
         // Sign-out is a POST with an antiforgery token, so no link or image on another site can sign anyone out.
-        endpoints.MapPost(LogoutPath, async (HttpContext context, IOptions<HubAuthenticationOptions> options) =>
+        // Minimal APIs validate antiforgery only when they bind a form, so this one checks explicitly.
+        endpoints.MapPost(LogoutPath, async (HttpContext context, IAntiforgery antiforgery) =>
         {
+            if (!await antiforgery.IsRequestValidAsync(context))
+            {
+                return Results.Problem(
+                    title: "The sign-out request was not sent by this site.",
+                    detail: "Reload the page and use the Sign out button.",
+                    statusCode: StatusCodes.Status400BadRequest);
+            }
+
             await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
             return Results.LocalRedirect(LoginPath);
         });

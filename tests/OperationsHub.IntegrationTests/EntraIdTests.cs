@@ -1,0 +1,140 @@
+using System.Net;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using OperationsHub.Core.Data;
+using OperationsHub.IntegrationTests.Infrastructure;
+using OperationsHub.Web.Features.Auth;
+
+namespace OperationsHub.IntegrationTests;
+
+/// <summary>
+/// Entra ID mode, wired through Microsoft.Identity.Web against an OpenID Connect discovery document and key set that
+/// the test serves itself on loopback (there is no network here, and a test must not depend on one anyway).
+/// </summary>
+public sealed class EntraIdTests : IAsyncLifetime
+{
+    private const string Directory = "11111111-2222-3333-4444-555555555555";
+    private const string ClientId = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+    private WebApplication _identityProvider = null!;
+    private EntraFactory _app = null!;
+
+    private string Authority { get; set; } = "";
+
+    public async ValueTask InitializeAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        _identityProvider = builder.Build();
+        _identityProvider.MapGet($"/{Directory}/v2.0/.well-known/openid-configuration", (HttpContext context) =>
+        {
+            var root = $"{context.Request.Scheme}://{context.Request.Host}/{Directory}";
+            return Results.Json(new Dictionary<string, object>
+            {
+                ["issuer"] = $"{root}/v2.0",
+                ["authorization_endpoint"] = $"{root}/oauth2/v2.0/authorize",
+                ["token_endpoint"] = $"{root}/oauth2/v2.0/token",
+                ["end_session_endpoint"] = $"{root}/oauth2/v2.0/logout",
+                ["jwks_uri"] = $"{root}/discovery/v2.0/keys",
+                ["response_types_supported"] = new[] { "code", "id_token", "code id_token" },
+                ["subject_types_supported"] = new[] { "pairwise" },
+                ["id_token_signing_alg_values_supported"] = new[] { "RS256" },
+            });
+        });
+        _identityProvider.MapGet($"/{Directory}/discovery/v2.0/keys", () => Results.Json(new { keys = Array.Empty<object>() }));
+        await _identityProvider.StartAsync(TestContext.Current.CancellationToken);
+        var address = _identityProvider.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        Authority = address.TrimEnd('/') + "/";
+
+        _app = new EntraFactory(Authority);
+        await _app.InitializeWorldAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        await _identityProvider.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task AnonymousTenantPage_RedirectsToTheAuthoritysAuthorizeEndpoint()
+    {
+        using var client = _app.CreateClientFor(null);
+
+        using var response = await client.GetAsync("/admin/t/alpha/operations", TestContext.Current.CancellationToken);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Redirect);
+        var location = response.Headers.Location!;
+        location.GetLeftPart(UriPartial.Path).Should().Be($"{Authority}{Directory}/oauth2/v2.0/authorize");
+        var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(location.Query);
+        query["client_id"].ToString().Should().Be(ClientId);
+        query["redirect_uri"].ToString().Should().EndWith("/signin-oidc");
+        query["scope"].ToString().Should().Contain("openid");
+    }
+
+    [Fact]
+    public async Task FirstSignIn_CreatesAUserWithNoMemberships_AndLaterSignInsFindIt()
+    {
+        var provisioning = _app.Services.GetRequiredService<EntraUserProvisioning>();
+
+        var first = Principal("object-1");
+        var second = Principal("object-1");
+        (await provisioning.ProvisionAsync(first, TestContext.Current.CancellationToken)).Should().BeTrue();
+        (await provisioning.ProvisionAsync(second, TestContext.Current.CancellationToken)).Should().BeTrue();
+
+        var id = first.GetHubUserId();
+        id.Should().NotBeNull().And.Be(second.GetHubUserId());
+        var dbFactory = _app.Services.GetRequiredService<IDbContextFactory<HubDbContext>>();
+        await using var db = await dbFactory.CreateDbContextAsync(TestContext.Current.CancellationToken);
+        var user = await db.Users.SingleAsync(u => u.Id == id, TestContext.Current.CancellationToken);
+        user.EntraObjectId.Should().Be("object-1");
+        user.EntraTenantId.Should().Be(Directory);
+        user.DisplayName.Should().Be("Erin Entra");
+        user.PasswordHash.Should().BeNull();
+        (await db.Memberships.CountAsync(m => m.UserId == id, TestContext.Current.CancellationToken)).Should().Be(0);
+    }
+
+    [Fact]
+    public async Task TokenWithoutObjectId_IsNotProvisioned()
+    {
+        var provisioning = _app.Services.GetRequiredService<EntraUserProvisioning>();
+        var principal = new ClaimsPrincipal(new ClaimsIdentity([new Claim("tid", Directory)], "oidc"));
+
+        (await provisioning.ProvisionAsync(principal, TestContext.Current.CancellationToken)).Should().BeFalse();
+        principal.GetHubUserId().Should().BeNull();
+    }
+
+    private static ClaimsPrincipal Principal(string objectId) => new(new ClaimsIdentity(
+        [new Claim("oid", objectId), new Claim("tid", Directory), new Claim("name", "Erin Entra"), new Claim("preferred_username", "erin@contoso.example")],
+        "oidc"));
+
+    private sealed class EntraFactory(string authority) : HubAppFactory
+    {
+        protected override bool UseTestAuthentication => false;
+
+        protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+        {
+            ["Authentication:Mode"] = "EntraId",
+            ["AzureAd:Instance"] = authority,
+            ["AzureAd:TenantId"] = Directory,
+            ["AzureAd:ClientId"] = ClientId,
+            ["AzureAd:CallbackPath"] = "/signin-oidc",
+        };
+
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            // The loopback authority speaks plain HTTP; a real Entra authority is always HTTPS.
+            // Configure, not PostConfigure: the OpenID Connect handler's own post-configuration enforces HTTPS.
+            builder.ConfigureTestServices(services => services.Configure<OpenIdConnectOptions>(
+                OpenIdConnectDefaults.AuthenticationScheme, o => o.RequireHttpsMetadata = false));
+        }
+    }
+}

@@ -1,0 +1,177 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using OperationsHub.Core.Data;
+using OperationsHub.Core.Domain;
+using OperationsHub.IntegrationTests.Infrastructure;
+
+namespace OperationsHub.IntegrationTests;
+
+/// <summary>The real sign-in form: antiforgery, password hash, cookie, lockout, local-only return URLs, sign-out.</summary>
+public sealed partial class LocalSignInTests : IAsyncLifetime
+{
+    private const string Password = "Correct-horse-42";
+    private readonly HubAppFactory _app = new();
+    private string _email = "";
+
+    public async ValueTask InitializeAsync()
+    {
+        await _app.InitializeWorldAsync();
+        var dbFactory = _app.Services.GetRequiredService<IDbContextFactory<HubDbContext>>();
+        var hasher = _app.Services.GetRequiredService<IPasswordHasher<HubUser>>();
+        await using var db = await dbFactory.CreateDbContextAsync();
+        var user = await db.Users.SingleAsync(u => u.Id == _app.World.AlphaOwner.Id);
+        user.NormalizedEmail = user.Email!.ToUpperInvariant();
+        user.PasswordHash = hasher.HashPassword(user, Password);
+        await db.SaveChangesAsync();
+        _email = user.Email;
+    }
+
+    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+
+    [Fact]
+    public async Task SignIn_WithCorrectPassword_SetsCookieAndRedirectsToTheLocalReturnUrl()
+    {
+        using var browser = new CookieBrowser(_app);
+
+        using var response = await browser.SignInAsync(_email, Password, "/admin/t/alpha/operations");
+
+        response.StatusCode.Should().Be(HttpStatusCode.Redirect);
+        response.Headers.Location!.ToString().Should().EndWith("/admin/t/alpha/operations");
+        using var page = await browser.GetAsync("/admin/t/alpha/operations");
+        page.StatusCode.Should().Be(HttpStatusCode.OK);
+        var cookie = response.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("opshub.auth=", StringComparison.Ordinal));
+        cookie.Should().Contain("httponly").And.Contain("samesite=lax");
+    }
+
+    [Theory]
+    [InlineData("//evil.example/phish")]
+    [InlineData("https://evil.example/")]
+    [InlineData("/\\evil.example")]
+    [InlineData("javascript:alert(1)")]
+    public async Task SignIn_WithForeignReturnUrl_GoesHomeInstead(string returnUrl)
+    {
+        using var browser = new CookieBrowser(_app);
+
+        using var response = await browser.SignInAsync(_email, Password, returnUrl);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Redirect);
+        var location = response.Headers.Location!;
+        (location.IsAbsoluteUri ? location.AbsolutePath : location.OriginalString).Should().Be("/");
+        if (location.IsAbsoluteUri)
+        {
+            location.Host.Should().Be("localhost");
+        }
+    }
+
+    [Fact]
+    public async Task SignIn_WithWrongPassword_SaysSoWithoutSayingWhichPartWasWrong()
+    {
+        using var browser = new CookieBrowser(_app);
+
+        using var wrongPassword = await browser.SignInAsync(_email, "nope", "/");
+        using var unknownUser = await browser.SignInAsync("nobody@test", "nope", "/");
+
+        wrongPassword.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        unknownUser.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        var a = await wrongPassword.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        var b = await unknownUser.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        a.Should().Contain("The email or password is incorrect.");
+        b.Should().Contain("The email or password is incorrect.");
+        wrongPassword.Headers.TryGetValues("Set-Cookie", out var cookies);
+        (cookies ?? []).Should().NotContain(c => c.StartsWith("opshub.auth=", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task SignIn_AfterFiveFailures_LocksTheAccountEvenForTheRightPassword()
+    {
+        using var browser = new CookieBrowser(_app);
+        for (var i = 0; i < 4; i++)
+        {
+            (await browser.SignInAsync(_email, "wrong", "/")).StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        }
+
+        using var fifth = await browser.SignInAsync(_email, "wrong", "/");
+        using var correct = await browser.SignInAsync(_email, Password, "/");
+
+        fifth.StatusCode.Should().Be((HttpStatusCode)429);
+        correct.StatusCode.Should().Be((HttpStatusCode)429);
+        (await correct.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).Should().Contain("locked");
+    }
+
+    [Fact]
+    public async Task SignIn_WithoutAntiforgeryToken_IsRejected()
+    {
+        using var client = _app.CreateClientFor(null);
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["_handler"] = "login",
+            ["Input.Email"] = _email,
+            ["Input.Password"] = Password,
+        });
+
+        using var response = await client.PostAsync("/account/login", form, TestContext.Current.CancellationToken);
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        response.Headers.TryGetValues("Set-Cookie", out var cookies);
+        (cookies ?? []).Should().NotContain(c => c.StartsWith("opshub.auth=", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task SignOut_ClearsTheCookie_AndRequiresAnAntiforgeryToken()
+    {
+        using var browser = new CookieBrowser(_app);
+        (await browser.SignInAsync(_email, Password, "/")).StatusCode.Should().Be(HttpStatusCode.Redirect);
+
+        using var forged = await browser.PostAsync("/account/logout", []);
+        forged.StatusCode.Should().Be(HttpStatusCode.BadRequest, "a cross-site POST has no token");
+        (await browser.GetAsync("/admin/t/alpha/operations")).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        // The sign-out form lives in the account menu, rendered when it opens; any form of this site carries a token for this user.
+        var token = await browser.AntiforgeryTokenFromAsync("/account/login");
+        using var signOut = await browser.PostAsync("/account/logout", new() { ["__RequestVerificationToken"] = token });
+        signOut.StatusCode.Should().Be(HttpStatusCode.Redirect);
+        (await browser.GetAsync("/admin/t/alpha/operations")).StatusCode.Should().Be(HttpStatusCode.Redirect);
+    }
+
+    /// <summary>A cookie-keeping client that fills in the antiforgery token the way a browser's form would.</summary>
+    private sealed partial class CookieBrowser(HubAppFactory app) : IDisposable
+    {
+        private readonly HttpClient _client = app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions
+        {
+            AllowAutoRedirect = false,
+            HandleCookies = true,
+        });
+
+        public async Task<HttpResponseMessage> SignInAsync(string email, string password, string returnUrl)
+        {
+            var loginUrl = $"/account/login?returnUrl={Uri.EscapeDataString(returnUrl)}";
+            var token = await AntiforgeryTokenFromAsync(loginUrl);
+            return await PostAsync(loginUrl, new()
+            {
+                ["__RequestVerificationToken"] = token,
+                ["_handler"] = "login",
+                ["Input.Email"] = email,
+                ["Input.Password"] = password,
+            });
+        }
+
+        public async Task<string> AntiforgeryTokenFromAsync(string url)
+        {
+            var html = await _client.GetStringAsync(url, TestContext.Current.CancellationToken);
+            return TokenPattern().Match(html).Groups[1].Value;
+        }
+
+        public Task<HttpResponseMessage> GetAsync(string url) => _client.GetAsync(url, TestContext.Current.CancellationToken);
+
+        public Task<HttpResponseMessage> PostAsync(string url, Dictionary<string, string> form) =>
+            _client.PostAsync(url, new FormUrlEncodedContent(form), TestContext.Current.CancellationToken);
+
+        public void Dispose() => _client.Dispose();
+
+        [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]
+        private static partial Regex TokenPattern();
+    }
+}
