@@ -49,7 +49,7 @@ public sealed partial class MainLayout : IDisposable
             _isDarkMode = _preference == ThemePreference.Dark;
         }
 
-        _currentTenant = TenantFromUri(Navigation.Uri);
+        _currentTenant = OwnTenantFromUri(Navigation.Uri);
         Navigation.LocationChanged += OnLocationChanged;
     }
 
@@ -106,13 +106,17 @@ public sealed partial class MainLayout : IDisposable
 
     private void OnLocationChanged(object? sender, LocationChangedEventArgs e)
     {
-        var tenant = TenantFromUri(e.Location);
+        var tenant = OwnTenantFromUri(e.Location);
         if (tenant != _currentTenant)
         {
             _currentTenant = tenant;
             _ = InvokeAsync(StateHasChanged);
         }
     }
+
+    /// <summary>The tenant of the address when the user belongs to it; the app bar and menu never point into others.</summary>
+    private string? OwnTenantFromUri(string uri) =>
+        TenantFromUri(uri) is { } tenant && _tenants.Any(t => t.ExternalId == tenant) ? tenant : null;
 
     /// <summary>The tenant external id of an <c>/admin/t/{tenant}/...</c> address, or null elsewhere.</summary>
     internal static string? TenantFromUri(string uri)

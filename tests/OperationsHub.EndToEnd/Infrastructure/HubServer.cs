@@ -1,0 +1,128 @@
+using System.Net;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Playwright;
+
+namespace OperationsHub.EndToEnd.Infrastructure;
+
+/// <summary>
+/// The real app on a real Kestrel socket (127.0.0.1, a free port) with the demo users, and Debian's Chromium driven by
+/// Playwright. One per test class; each test opens its own browser context (its own cookies).
+/// </summary>
+public class HubServer : IAsyncLifetime
+{
+    public const string DemoPassword = OperationsHub.Web.Features.Demo.DemoSeed.DemoPassword;
+
+    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("opshub-e2e-");
+    private Factory? _factory;
+    private IPlaywright? _playwright;
+
+    public IBrowser Browser { get; private set; } = null!;
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public IServiceProvider Services => _factory!.Services;
+
+    /// <summary>Where screenshots go; kept after the run for people to look at.</summary>
+    public static string ScreenshotDirectory { get; } =
+        Path.Combine(AppContext.BaseDirectory, "screenshots");
+
+    protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
+
+    public async ValueTask InitializeAsync()
+    {
+        _factory = new Factory(Path.Combine(_directory.FullName, "hub.db"), Settings);
+        _factory.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
+        _factory.StartServer();
+        var address = _factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseAddress = new Uri(address);
+
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium",
+            Headless = true,
+            Args =
+            [
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+            ],
+        });
+        Directory.CreateDirectory(ScreenshotDirectory);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.DisposeAsync();
+        }
+
+        _playwright?.Dispose();
+        if (_factory is not null)
+        {
+            await _factory.DisposeAsync();
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            _directory.Delete(recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
+    public async Task<IPage> NewPageAsync(string colorScheme = "light")
+    {
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = BaseAddress.ToString(),
+            ViewportSize = new ViewportSize { Width = 1280, Height = 800 },
+            ColorScheme = colorScheme == "dark" ? ColorScheme.Dark : ColorScheme.Light,
+        });
+        context.SetDefaultTimeout(15_000);
+        return await context.NewPageAsync();
+    }
+
+    /// <summary>Signs in through the real form and waits until the landing page's circuit is interactive.</summary>
+    public static async Task SignInAsync(IPage page, string email, string returnUrl = "/")
+    {
+        await page.GotoAsync($"/account/login?returnUrl={Uri.EscapeDataString(returnUrl)}");
+        await page.FillAsync("#email", email);
+        await page.FillAsync("#password", DemoPassword);
+        await page.ClickAsync("button[type=submit]");
+        await page.WaitForURLAsync(url => !url.Contains("/account/login", StringComparison.Ordinal));
+        await WaitForInteractiveAsync(page);
+    }
+
+    /// <summary>Blazor renders first on the server; clicks only work once the circuit is up.</summary>
+    public static Task WaitForInteractiveAsync(IPage page) =>
+        page.Locator(".hub-root[data-interactive='true']").WaitForAsync();
+
+    public static Task ScreenshotAsync(IPage page, string name) =>
+        page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDirectory, name + ".png"), FullPage = true });
+
+    private sealed class Factory(string databasePath, IDictionary<string, string?> settings) : WebApplicationFactory<Program>
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            builder.UseSetting("Database:ConnectionString", $"Data Source={databasePath}");
+            builder.UseSetting("Demo:Enabled", "true");
+            builder.UseSetting("Demo:GenerateRuns", "false");
+            foreach (var (key, value) in settings)
+            {
+                builder.UseSetting(key, value);
+            }
+
+            builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        }
+    }
+}
