@@ -8,7 +8,7 @@ namespace OperationsHub.Core.Data;
 public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbContext(options)
 {
     /// <summary>The SQL filter of the dedupe index; must name the stored form of <see cref="RunStatus"/>.</summary>
-    internal const string ActiveRunFilter = "status IN ('Queued', 'Running')";
+    public const string ActiveRunFilter = "status IN ('Queued', 'Running')";
 
     public DbSet<OperationRun> Runs => Set<OperationRun>();
 
@@ -72,6 +72,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
             e.Property(r => r.Type).HasMaxLength(64);
             e.Property(r => r.RunIdentityHash).HasMaxLength(64);
             e.Property(r => r.InitiatorName).HasMaxLength(200);
+            e.Property(r => r.Target).HasMaxLength(256);
             e.Property(r => r.LeaseOwner).HasMaxLength(128);
             e.HasOne(r => r.Tenant).WithMany().HasForeignKey(r => r.TenantId).OnDelete(DeleteBehavior.Restrict);
             e.HasOne<HubUser>().WithMany().HasForeignKey(r => r.InitiatorUserId).OnDelete(DeleteBehavior.SetNull);
@@ -81,12 +82,20 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
                 .IsUnique()
                 .HasFilter(ActiveRunFilter)
                 .HasDatabaseName("ux_operation_runs_active_identity");
-            // The grid: newest first within a tenant, id as the tie-breaker so paging is stable.
-            e.HasIndex(r => new { r.TenantId, r.CreatedAt, r.Id })
-                .IsDescending(false, true, true)
-                .HasDatabaseName("ix_operation_runs_tenant_created");
-            e.HasIndex(r => new { r.TenantId, r.Status, r.CreatedAt })
-                .HasDatabaseName("ix_operation_runs_tenant_status_created");
+            // The runs grid reads newest first by run number (id, which grows with creation time). SQLite keeps index
+            // entries in rowid order within equal keys, so an index on (tenant_id, X) serves "filter by X, newest
+            // first" without sorting, and a LIMIT stops the scan early. Pairs that admins combine get their own index
+            // so that an empty combination is answered from one index range, not by probing every row of another.
+            e.HasIndex(r => r.TenantId).HasDatabaseName("ix_operation_runs_tenant");
+            e.HasIndex(r => new { r.TenantId, r.Status }).HasDatabaseName("ix_operation_runs_tenant_status");
+            e.HasIndex(r => new { r.TenantId, r.Outcome }).HasDatabaseName("ix_operation_runs_tenant_outcome");
+            e.HasIndex(r => new { r.TenantId, r.Type }).HasDatabaseName("ix_operation_runs_tenant_type");
+            e.HasIndex(r => new { r.TenantId, r.InitiatorUserId }).HasDatabaseName("ix_operation_runs_tenant_initiator");
+            e.HasIndex(r => new { r.TenantId, r.Type, r.Outcome }).HasDatabaseName("ix_operation_runs_tenant_type_outcome");
+            e.HasIndex(r => new { r.TenantId, r.InitiatorUserId, r.Outcome }).HasDatabaseName("ix_operation_runs_tenant_initiator_outcome");
+            e.HasIndex(r => new { r.TenantId, r.InitiatorUserId, r.Type, r.Outcome }).HasDatabaseName("ix_operation_runs_tenant_initiator_type_outcome");
+            // Time ranges: the first run created since a moment, whose id then bounds the scan.
+            e.HasIndex(r => new { r.TenantId, r.CreatedAt }).HasDatabaseName("ix_operation_runs_tenant_created");
             // Recovery scans Running by lease expiry and Queued by age.
             e.HasIndex(r => new { r.Status, r.LeaseExpiresAt }).HasDatabaseName("ix_operation_runs_status_lease");
             e.HasIndex(r => new { r.Status, r.CompletedAt }).HasDatabaseName("ix_operation_runs_status_completed");

@@ -21,6 +21,9 @@ public sealed class OperationRun
     /// <summary>SHA-256 (hex) over tenant, type and the identity inputs; unique among active runs of a tenant.</summary>
     public required string RunIdentityHash { get; set; }
 
+    /// <summary>What the run works on (sanitized, bounded), also inside <see cref="ContextJson"/>; a column so the grid can search it.</summary>
+    public string? Target { get; set; }
+
     /// <summary>Sanitized JSON of <see cref="RunContext"/>: the target and the inputs.</summary>
     public required string ContextJson { get; set; }
 

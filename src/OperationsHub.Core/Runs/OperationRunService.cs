@@ -65,11 +65,12 @@ public sealed partial class OperationRunService
         }
 
         var hash = RunIdentity.ComputeHash(request.TenantId, request.Type, request.IdentityInputs);
-        var contextJson = RunJson.SerializeContext(SanitizeContext(request));
+        var context = SanitizeContext(request);
+        var contextJson = RunJson.SerializeContext(context);
 
         for (var attempt = 1; ; attempt++)
         {
-            var inserted = await TryInsertAsync(request, descriptor, hash, contextJson, cancellationToken);
+            var inserted = await TryInsertAsync(request, descriptor, hash, context.Target, contextJson, cancellationToken);
             if (inserted is not null)
             {
                 _metrics.RunStarted(request.Type);
@@ -112,7 +113,7 @@ public sealed partial class OperationRunService
     }
 
     private async Task<RunSummary?> TryInsertAsync(
-        StartRunRequest request, OperationTypeDescriptor descriptor, string hash, string contextJson, CancellationToken ct)
+        StartRunRequest request, OperationTypeDescriptor descriptor, string hash, string? target, string contextJson, CancellationToken ct)
     {
         var now = _transitions.UtcNow;
         var initiatorName = request.Initiator is null ? null : Sanitizer.SanitizeText(request.Initiator.DisplayName, 200);
@@ -123,6 +124,7 @@ public sealed partial class OperationRunService
             Status = RunStatus.Queued,
             Outcome = RunOutcome.Pending,
             RunIdentityHash = hash,
+            Target = target,
             ContextJson = contextJson,
             InitiatorUserId = request.Initiator?.UserId,
             InitiatorName = initiatorName,
@@ -145,7 +147,7 @@ public sealed partial class OperationRunService
                 Kind = NotificationKinds.Queued,
                 Outcome = RunOutcome.Pending,
                 Title = RunTexts.QueuedTitle(descriptor.DisplayName),
-                Body = request.Target is null ? "Queued." : $"Queued for {Sanitizer.SanitizeText(request.Target, 200)}.",
+                Body = target is null ? "Queued." : $"Queued for {target}.",
                 CreatedAt = now,
             });
         }

@@ -178,6 +178,11 @@ namespace OperationsHub.Migrations.Sqlite.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("succeeded_count");
 
+                    b.Property<string>("Target")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("target");
+
                     b.Property<long>("TenantId")
                         .HasColumnType("INTEGER")
                         .HasColumnName("tenant_id");
@@ -204,26 +209,46 @@ namespace OperationsHub.Migrations.Sqlite.Migrations
 
                     b.HasIndex("InitiatorUserId");
 
+                    b.HasIndex("TenantId")
+                        .HasDatabaseName("ix_operation_runs_tenant");
+
                     b.HasIndex("Status", "CompletedAt")
                         .HasDatabaseName("ix_operation_runs_status_completed");
 
                     b.HasIndex("Status", "LeaseExpiresAt")
                         .HasDatabaseName("ix_operation_runs_status_lease");
 
+                    b.HasIndex("TenantId", "CreatedAt")
+                        .HasDatabaseName("ix_operation_runs_tenant_created");
+
+                    b.HasIndex("TenantId", "InitiatorUserId")
+                        .HasDatabaseName("ix_operation_runs_tenant_initiator");
+
+                    b.HasIndex("TenantId", "Outcome")
+                        .HasDatabaseName("ix_operation_runs_tenant_outcome");
+
                     b.HasIndex("TenantId", "RunIdentityHash")
                         .IsUnique()
                         .HasDatabaseName("ux_operation_runs_active_identity")
                         .HasFilter("status IN ('Queued', 'Running')");
 
-                    b.HasIndex("TenantId", "CreatedAt", "Id")
-                        .IsDescending(false, true, true)
-                        .HasDatabaseName("ix_operation_runs_tenant_created");
+                    b.HasIndex("TenantId", "Status")
+                        .HasDatabaseName("ix_operation_runs_tenant_status");
+
+                    b.HasIndex("TenantId", "Type")
+                        .HasDatabaseName("ix_operation_runs_tenant_type");
+
+                    b.HasIndex("TenantId", "InitiatorUserId", "Outcome")
+                        .HasDatabaseName("ix_operation_runs_tenant_initiator_outcome");
 
                     b.HasIndex("TenantId", "RunIdentityHash", "CreatedAt")
                         .HasDatabaseName("ix_operation_runs_identity_created");
 
-                    b.HasIndex("TenantId", "Status", "CreatedAt")
-                        .HasDatabaseName("ix_operation_runs_tenant_status_created");
+                    b.HasIndex("TenantId", "Type", "Outcome")
+                        .HasDatabaseName("ix_operation_runs_tenant_type_outcome");
+
+                    b.HasIndex("TenantId", "InitiatorUserId", "Type", "Outcome")
+                        .HasDatabaseName("ix_operation_runs_tenant_initiator_type_outcome");
 
                     b.ToTable("operation_runs", (string)null);
                 });
