@@ -16,6 +16,9 @@ internal static class WebServiceCollectionExtensions
         services.AddHttpContextAccessor();
         services.AddSingleton<TenantAccess>();
         services.AddSingleton<RunQueries>();
+        services.AddSingleton<RunsGridQuery>();
+        services.AddScoped<Features.Live.CircuitConnection>();
+        services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler, Features.Live.CircuitConnectionHandler>();
         services.AddSingleton<RunCommands>();
         services.AddSingleton<UserPreferences>();
         return services;

@@ -47,6 +47,7 @@ public sealed class SanitizerTests
         { "x-ms-client-request-id: 7; proxy-authorization: Negotiate YIIGhgYGKwYBBQUCoIIGejCCBnagMDAu", ["YIIGhgYGKwYBBQUCoIIGejCCBnagMDAu"], ["x-ms-client-request-id"] },
         { "DEV-00017 did not answer (HTTP 503)", [], ["DEV-00017 did not answer (HTTP 503)"] },
         { "Graph error code: 403 Forbidden", [], ["code: 403 Forbidden"] },
+        { "PATCH https://graph.example/beta/deviceManagement/configurationPolicies/7 failed", [], ["graph.example/beta/deviceManagement/configurationPolicies/7"] },
     };
 
     [Theory]

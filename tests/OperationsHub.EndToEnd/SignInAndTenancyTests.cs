@@ -25,7 +25,7 @@ public sealed class SignInAndTenancyTests(HubServer server) : IClassFixture<HubS
         await Assertions.Expect(page.Locator("[data-testid='tenant-switcher']")).ToContainTextAsync("Contoso Ltd");
 
         // The tenant switcher lists exactly this user's tenants and keeps the section.
-        await page.ClickAsync("[data-testid='tenant-switcher']");
+        await page.ClickAsync("[data-testid='tenant-switcher'] button");
         await Assertions.Expect(page.Locator("[data-tenant]")).ToHaveCountAsync(2);
         await page.ClickAsync("[data-tenant='fabrikam']");
         await page.WaitForURLAsync("**/admin/t/fabrikam/operations");
@@ -97,7 +97,7 @@ public sealed class SignInAndTenancyTests(HubServer server) : IClassFixture<HubS
         var page = await server.NewPageAsync();
         await HubServer.SignInAsync(page, "operator@contoso.test", "/admin/t/contoso");
 
-        await page.ClickAsync("[data-testid='user-menu']");
+        await page.ClickAsync("[data-testid='user-menu'] button");
         await page.ClickAsync("[data-testid='sign-out']");
         await page.WaitForURLAsync("**/account/login**");
 

@@ -1,5 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using OperationsHub.Core.ExternalDirectory;
 using OperationsHub.Core.Operations;
 
 namespace OperationsHub.Core.Samples;
@@ -16,7 +18,13 @@ public static class SampleOperations
     public const string Restore = "restore";
     public const string DirectorySync = "directory_sync";
 
-    public static IServiceCollection AddSampleOperations(this IServiceCollection services) => services
+    public static IServiceCollection AddSampleOperations(this IServiceCollection services)
+    {
+        services.TryAddSingleton<IDirectoryClient, DemoDirectoryClient>();
+        return services.AddSampleOperationTypes();
+    }
+
+    private static IServiceCollection AddSampleOperationTypes(this IServiceCollection services) => services
         .AddOperationType<InventorySyncHandler>(new(InventorySync, "Inventory sync")
         {
             Description = "Reads every managed device of the tenant and refreshes the inventory.",
@@ -154,16 +162,22 @@ internal sealed class RestoreHandler(TimeProvider time) : IOperationHandler
     }
 }
 
-/// <summary>Groups over N items; every tenth is skipped (unchanged), the rest succeed.</summary>
-internal sealed class DirectorySyncHandler(TimeProvider time) : IOperationHandler
+/// <summary>The directory's groups (the first N); every tenth is skipped (unchanged), the rest succeed.</summary>
+internal sealed class DirectorySyncHandler(IDirectoryClient directory, TimeProvider time) : IOperationHandler
 {
     public async Task ExecuteAsync(IOperationContext context, CancellationToken cancellationToken)
     {
         var items = SampleOperations.IntInput(context, "items", 60, 0, 100_000);
         var delay = TimeSpan.FromMilliseconds(SampleOperations.IntInput(context, "item_delay_ms", 50, 0, 10_000));
         context.SetTotal(items);
-        for (var i = 1; i <= items; i++)
+        var i = 0;
+        await foreach (var group in directory.ListGroupsAsync(context.TenantId, cancellationToken))
         {
+            if (++i > items)
+            {
+                break;
+            }
+
             if (delay > TimeSpan.Zero)
             {
                 await Task.Delay(delay, time, cancellationToken);

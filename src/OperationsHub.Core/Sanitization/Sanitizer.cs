@@ -151,8 +151,10 @@ public static partial class Sanitizer
     [GeneratedRegex(@"(?<key>\b[\w.-]*(?:password|passwd|pwd|secret|token|apikey|api_key|api-key|accountkey|sharedaccesskey|sharedaccesssignature|credential|signature|assertion|sig|cookies?)\b|(?<=[?&])code)(?<sep>\s*[=:]\s*)(?:""[^""]*""|'[^']*'|[^\s;&,""'}]+)", RegexOptions.IgnoreCase)]
     private static partial Regex KeyValueSecret();
 
-    // Opaque high-entropy runs (API keys, SAS signatures without their name) of 40+ token characters.
-    [GeneratedRegex(@"(?<![A-Za-z0-9+/_-])(?=[A-Za-z0-9+/_-]*[0-9])(?=[A-Za-z0-9+/_-]*[A-Za-z])[A-Za-z0-9+/_-]{40,}={0,2}")]
+    // Opaque high-entropy runs (API keys, signatures without their name) of 40+ token characters. '/' is not one of
+    // them, so a URL path ("graph.example/beta/deviceManagement/...") stays readable; base64 with slashes still
+    // leaves 40-character pieces that match.
+    [GeneratedRegex(@"(?<![A-Za-z0-9+_-])(?=[A-Za-z0-9+_-]*[0-9])(?=[A-Za-z0-9+_-]*[A-Za-z])[A-Za-z0-9+_-]{40,}={0,2}")]
     private static partial Regex LongOpaqueToken();
 
     [GeneratedRegex(@"<(script|style)\b[^>]*>[\s\S]*?(</\1\s*>|$)", RegexOptions.IgnoreCase)]

@@ -80,10 +80,12 @@ public class HubServer : IAsyncLifetime
         GC.SuppressFinalize(this);
     }
 
-    public async Task<IPage> NewPageAsync(string colorScheme = "light")
+    public async Task<IPage> NewPageAsync(string colorScheme = "light", bool bypassCsp = false)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
+            // Only for axe, which injects its script into the page.
+            BypassCSP = bypassCsp,
             BaseURL = BaseAddress.ToString(),
             ViewportSize = new ViewportSize { Width = 1280, Height = 800 },
             ColorScheme = colorScheme == "dark" ? ColorScheme.Dark : ColorScheme.Light,

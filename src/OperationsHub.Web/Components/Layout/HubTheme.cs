@@ -14,6 +14,8 @@ internal static class HubTheme
             AppbarBackground = "#12305c",
             AppbarText = "#ffffff",
             Background = "#f6f8fb",
+            // Darker than MudBlazor's default so labels and captions keep 4.5:1 on the tinted background.
+            TextSecondary = "rgba(0,0,0,0.7)",
             DrawerBackground = "#ffffff",
             Success = "#1b7f3b",
             Warning = "#a85d00",

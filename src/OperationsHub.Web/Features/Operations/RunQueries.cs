@@ -21,6 +21,8 @@ public sealed record RunRow(
 
 public sealed record RunEventRow(long Id, string Kind, string Message, DateTime At);
 
+public sealed record EarlierRun(long Id, RunStatus Status, RunOutcome Outcome, DateTime CreatedAt, string? InitiatorName);
+
 public sealed record RunDetails(
     RunRow Run,
     RunContext Context,
@@ -32,26 +34,15 @@ public sealed record RunDetails(
     int Attempt,
     long? InitiatorUserId,
     DateTime? CancelRequestedAt,
-    IReadOnlyList<RunEventRow> Events);
+    string RunIdentityHash,
+    IReadOnlyList<RunEventRow> Events,
+    IReadOnlyList<EarlierRun> EarlierRuns);
 
 public sealed record TenantRunCounts(int Queued, int Running, int FailedLast24Hours);
 
 /// <summary>The reads the operations pages need, shaped by the screens; never a DbContext in a component.</summary>
 public sealed class RunQueries(IDbContextFactory<HubDbContext> dbFactory, OperationTypeRegistry registry, TimeProvider time)
 {
-    public async Task<IReadOnlyList<RunRow>> GetRecentAsync(long tenantId, int take, CancellationToken cancellationToken)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var rows = await db.Runs.AsNoTracking()
-            .Where(r => r.TenantId == tenantId)
-            .OrderByDescending(r => r.CreatedAt).ThenByDescending(r => r.Id)
-            .Take(Math.Clamp(take, 1, 200))
-            .Select(r => new { r.Id, r.Type, r.Status, r.Outcome, r.InitiatorName, r.CreatedAt, r.StartedAt, r.CompletedAt, r.ProcessedCount, r.TotalCount })
-            .ToListAsync(cancellationToken);
-        return rows.Select(r => new RunRow(r.Id, r.Type, DisplayName(r.Type), r.Status, r.Outcome, r.InitiatorName,
-            r.CreatedAt, r.StartedAt, r.CompletedAt, r.ProcessedCount, r.TotalCount)).ToList();
-    }
-
     public async Task<RunDetails?> GetDetailsAsync(long tenantId, long runId, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
@@ -63,11 +54,17 @@ public sealed class RunQueries(IDbContextFactory<HubDbContext> dbFactory, Operat
 
         var events = await db.RunEvents.AsNoTracking().Where(e => e.RunId == runId).OrderBy(e => e.Id)
             .Select(e => new RunEventRow(e.Id, e.Kind, e.Message, e.At)).ToListAsync(cancellationToken);
+        var earlier = await db.Runs.AsNoTracking()
+            .Where(r => r.TenantId == tenantId && r.RunIdentityHash == run.RunIdentityHash && r.Id != runId)
+            .OrderByDescending(r => r.CreatedAt)
+            .Take(10)
+            .Select(r => new EarlierRun(r.Id, r.Status, r.Outcome, r.CreatedAt, r.InitiatorName))
+            .ToListAsync(cancellationToken);
         var row = new RunRow(run.Id, run.Type, DisplayName(run.Type), run.Status, run.Outcome, run.InitiatorName,
             run.CreatedAt, run.StartedAt, run.CompletedAt, run.ProcessedCount, run.TotalCount);
         return new RunDetails(row, RunJson.DeserializeContext(run.ContextJson), RunJson.DeserializeFailures(run.FailuresJson),
             run.FailureTotal, run.SucceededCount, run.FailedCount, run.SkippedCount, run.Attempt, run.InitiatorUserId,
-            run.CancelRequestedAt, events);
+            run.CancelRequestedAt, run.RunIdentityHash, events, earlier);
     }
 
     public async Task<TenantRunCounts> GetCountsAsync(long tenantId, CancellationToken cancellationToken)

@@ -1,0 +1,67 @@
+using MudBlazor;
+using OperationsHub.Core.Domain;
+
+namespace OperationsHub.Web.Features.Operations;
+
+/// <summary>How operations and their states look: icon, colour and words, in one place for grid, detail and toasts.</summary>
+public static class OperationVisuals
+{
+    public static string Icon(string type) => type switch
+    {
+        "inventory_sync" => Icons.Material.Outlined.Devices,
+        "policy_sync" => Icons.Material.Outlined.Policy,
+        "backup" => Icons.Material.Outlined.Backup,
+        "restore" => Icons.Material.Outlined.Restore,
+        "directory_sync" => Icons.Material.Outlined.Groups,
+        _ => Icons.Material.Outlined.Settings,
+    };
+
+    public static (string Text, Color Color, string Icon) State(RunStatus status, RunOutcome outcome) => status switch
+    {
+        RunStatus.Queued => ("Queued", Color.Default, Icons.Material.Outlined.Schedule),
+        RunStatus.Running => ("Running", Color.Info, Icons.Material.Outlined.Autorenew),
+        _ => outcome switch
+        {
+            RunOutcome.Succeeded => ("Succeeded", Color.Success, Icons.Material.Outlined.CheckCircle),
+            RunOutcome.PartiallySucceeded => ("Partially succeeded", Color.Warning, Icons.Material.Outlined.Rule),
+            RunOutcome.Failed => ("Failed", Color.Error, Icons.Material.Outlined.Error),
+            RunOutcome.Cancelled => ("Cancelled", Color.Default, Icons.Material.Outlined.Block),
+            _ => ("Completed", Color.Default, Icons.Material.Outlined.Done),
+        },
+    };
+
+    public static string Relative(DateTime at, DateTime now)
+    {
+        var age = now - at;
+        return age.TotalSeconds switch
+        {
+            < 0 => "just now",
+            < 45 => "just now",
+            < 90 => "1 min ago",
+            < 3600 => $"{(int)Math.Round(age.TotalMinutes)} min ago",
+            < 5400 => "1 hour ago",
+            < 86400 => $"{(int)Math.Round(age.TotalHours)} hours ago",
+            < 172800 => "yesterday",
+            _ => $"{(int)Math.Round(age.TotalDays)} days ago",
+        };
+    }
+
+    public static string Exact(DateTime? at) =>
+        at is { } value ? value.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + " UTC" : "—";
+
+    public static string Duration(TimeSpan? span)
+    {
+        if (span is not { } d || d < TimeSpan.Zero)
+        {
+            return "—";
+        }
+
+        return d.TotalSeconds switch
+        {
+            < 1 => $"{Math.Max(0, (int)d.TotalMilliseconds)} ms",
+            < 60 => $"{d.TotalSeconds:0.#} s",
+            < 3600 => $"{(int)d.TotalMinutes} min {d.Seconds} s",
+            _ => $"{(int)d.TotalHours} h {d.Minutes} min",
+        };
+    }
+}

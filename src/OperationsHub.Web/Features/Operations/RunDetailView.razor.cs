@@ -1,0 +1,183 @@
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.JSInterop;
+using MudBlazor;
+using OperationsHub.Core.Domain;
+using OperationsHub.Core.Feed;
+using OperationsHub.Core.Operations;
+using OperationsHub.Web.Features.Live;
+using OperationsHub.Web.Features.Tenants;
+
+namespace OperationsHub.Web.Features.Operations;
+
+/// <summary>One run in full, rendered from the database and re-queried whenever the run changes.</summary>
+public sealed partial class RunDetailView : IDisposable
+{
+    private readonly CancellationTokenSource _disposed = new();
+    private RunDetails? _details;
+    private List<BreadcrumbItem> _breadcrumbs = [];
+    private IDisposable? _subscription;
+    private long _subscribedRunId;
+    private bool _busy;
+    private string _announcement = "";
+
+    [Inject]
+    private RunQueries Queries { get; set; } = default!;
+
+    [Inject]
+    private RunCommands Commands { get; set; } = default!;
+
+    [Inject]
+    private IRunChangeFeed Feed { get; set; } = default!;
+
+    [Inject]
+    private OperationTypeRegistry Registry { get; set; } = default!;
+
+    [Inject]
+    private ISnackbar Snackbar { get; set; } = default!;
+
+    [Inject]
+    private IJSRuntime JS { get; set; } = default!;
+
+    [Inject]
+    private NavigationManager Navigation { get; set; } = default!;
+
+    [Inject]
+    private CircuitConnection Connection { get; set; } = default!;
+
+    [Inject]
+    private TimeProvider Time { get; set; } = default!;
+
+    [CascadingParameter]
+    private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
+
+    [Parameter, EditorRequired]
+    public TenantContext Tenant { get; set; } = default!;
+
+    [Parameter, EditorRequired]
+    public long RunId { get; set; }
+
+    /// <summary>The grid view's query string the user came from.</summary>
+    [Parameter]
+    public string? From { get; set; }
+
+    private DateTime Now => Time.GetUtcNow().UtcDateTime;
+
+    private bool CanCancel => _details is { Run.Status: not RunStatus.Completed, CancelRequestedAt: null }
+        && TenantPermissions.CanCancelRun(Tenant.Role, _details.InitiatorUserId == Tenant.UserId);
+
+    private double Percent => _details is { Run.Total: > 0 } d ? Math.Clamp(100.0 * d.Run.Processed / d.Run.Total, 0, 100) : 0;
+
+    private TimeSpan? QueueWait => _details?.Run.StartedAt - _details?.Run.CreatedAt;
+
+    private TimeSpan? RunTime => _details?.Run.StartedAt is { } started ? (_details.Run.CompletedAt ?? Now) - started : null;
+
+    private string OperationsPath => $"/admin/t/{Uri.EscapeDataString(Tenant.ExternalId)}/operations";
+
+    public void Dispose()
+    {
+        _disposed.Cancel();
+        _subscription?.Dispose();
+        Connection.Reconnected -= OnReconnectedAsync;
+        _disposed.Dispose();
+    }
+
+    protected override void OnInitialized()
+    {
+        if (RendererInfo.IsInteractive)
+        {
+            Connection.Reconnected += OnReconnectedAsync;
+        }
+    }
+
+    protected override async Task OnParametersSetAsync()
+    {
+        // Only a view the grid can show goes into the breadcrumb: re-parsed and re-written, never echoed back raw.
+        var known = Registry.All.Select(t => t.Type).ToHashSet(StringComparer.Ordinal);
+        var back = From is null ? "" : RunsFilter.Parse(From, known).ToQuery();
+        _breadcrumbs =
+        [
+            new BreadcrumbItem(Tenant.Name, $"/admin/t/{Uri.EscapeDataString(Tenant.ExternalId)}"),
+            new BreadcrumbItem("Operations", back.Length == 0 ? OperationsPath : $"{OperationsPath}?{back}"),
+            new BreadcrumbItem($"#{RunId}", null),
+        ];
+
+        if (RendererInfo.IsInteractive && _subscribedRunId != RunId)
+        {
+            _subscription?.Dispose();
+            _subscribedRunId = RunId;
+            _subscription = Feed.Subscribe(RunChangeScope.ForRun(RunId), _ => OnRunChangedAsync());
+        }
+
+        await LoadAsync();
+    }
+
+    private async Task LoadAsync()
+    {
+        var before = _details?.Run;
+        _details = await Queries.GetDetailsAsync(Tenant.TenantId, RunId, _disposed.Token);
+        if (before is not null && _details is { } now && (before.Status != now.Run.Status || before.Outcome != now.Run.Outcome))
+        {
+            _announcement = $"Run {now.Run.Id} is now {OperationVisuals.State(now.Run.Status, now.Run.Outcome).Text}.";
+        }
+    }
+
+    private Task OnRunChangedAsync() => InvokeAsync(async () =>
+    {
+        try
+        {
+            await LoadAsync();
+            StateHasChanged();
+        }
+        catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            await DispatchExceptionAsync(ex);
+        }
+    });
+
+    private Task OnReconnectedAsync() => OnRunChangedAsync();
+
+    private async Task CancelAsync()
+    {
+        _busy = true;
+        try
+        {
+            var user = (await AuthenticationState).User;
+            var result = await Commands.CancelAsync(user, Tenant.ExternalId, RunId, _disposed.Token);
+            if (result.Succeeded)
+            {
+                Snackbar.Add("Cancellation requested.", Severity.Info);
+            }
+            else
+            {
+                Snackbar.Add(result.Message ?? "The run could not be cancelled.", Severity.Warning);
+            }
+
+            await LoadAsync();
+        }
+        finally
+        {
+            _busy = false;
+        }
+    }
+
+    private async Task CopyLinkAsync()
+    {
+        var link = Navigation.ToAbsoluteUri($"{OperationsPath}/{RunId}").ToString();
+        try
+        {
+            await JS.InvokeVoidAsync("navigator.clipboard.writeText", link);
+            Snackbar.Add("Link copied.", Severity.Success);
+        }
+        catch (JSException)
+        {
+            // Clipboard access can be refused (insecure origin, permissions): show the link to copy by hand.
+            Snackbar.Add($"Copy this link: {link}", Severity.Info);
+        }
+    }
+
+    private string RunLink(long runId) => $"{OperationsPath}/{runId}" + (From is null ? "" : $"?from={Uri.EscapeDataString(From)}");
+}

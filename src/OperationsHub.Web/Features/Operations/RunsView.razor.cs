@@ -1,0 +1,280 @@
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Routing;
+using MudBlazor;
+using OperationsHub.Core.Domain;
+using OperationsHub.Core.Feed;
+using OperationsHub.Core.Operations;
+using OperationsHub.Web.Features.Live;
+using OperationsHub.Web.Features.Tenants;
+
+namespace OperationsHub.Web.Features.Operations;
+
+/// <summary>
+/// The runs grid of one tenant, live. Renders from the database only: change signals carry ids, and this view answers
+/// them by re-querying the one page it shows (or, off the first page, by counting what is new). Filters, sort and page
+/// live in the URL.
+/// </summary>
+public sealed partial class RunsView : IDisposable
+{
+    private readonly int[] _pageSizes = [.. RunsFilter.PageSizes];
+    private readonly CancellationTokenSource _disposed = new();
+    private MudDataGrid<RunGridRow>? _grid;
+    private RunsFilter _filter = new();
+    private (RunsFilter Filter, RunGridPage Page)? _loaded;
+    private HashSet<long> _rowIds = [];
+    private IReadOnlyList<OperationTypeDescriptor> _types = [];
+    private RunsSummary? _summary;
+    private IDisposable? _subscription;
+    private bool _live = true;
+    private bool _missedWhilePaused;
+    private bool _forceReload;
+    private long? _watermark;
+    private int _newRuns;
+    private string _announcement = "";
+
+    [Inject]
+    private RunsGridQuery Query { get; set; } = default!;
+
+    [Inject]
+    private IRunChangeFeed Feed { get; set; } = default!;
+
+    [Inject]
+    private OperationTypeRegistry Registry { get; set; } = default!;
+
+    [Inject]
+    private NavigationManager Navigation { get; set; } = default!;
+
+    [Inject]
+    private CircuitConnection Connection { get; set; } = default!;
+
+    [Inject]
+    private TimeProvider Time { get; set; } = default!;
+
+    [Parameter, EditorRequired]
+    public TenantContext Tenant { get; set; } = default!;
+
+    private DateTime Now => Time.GetUtcNow().UtcDateTime;
+
+    private string BasePath => $"/admin/t/{Uri.EscapeDataString(Tenant.ExternalId)}/operations";
+
+    private string PagerInfo => _loaded?.Page.TotalIsCapped == true
+        ? "{first_item}-{last_item} of " + RunsGridQuery.CountCap.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + "+"
+        : "{first_item}-{last_item} of {all_items}";
+
+    public void Dispose()
+    {
+        _disposed.Cancel();
+        _subscription?.Dispose();
+        Navigation.LocationChanged -= OnLocationChanged;
+        Connection.Reconnected -= OnReconnectedAsync;
+        _disposed.Dispose();
+    }
+
+    protected override async Task OnInitializedAsync()
+    {
+        _types = Registry.All.Where(t => !t.Internal).OrderBy(t => t.DisplayName, StringComparer.Ordinal).ToList();
+        _filter = ParseUrl(Navigation.Uri);
+        _summary = await Query.GetSummaryAsync(Tenant.TenantId, _disposed.Token);
+        Navigation.LocationChanged += OnLocationChanged;
+        if (RendererInfo.IsInteractive)
+        {
+            // Tenant-scoped: this circuit hears about this tenant's runs only, never anyone else's.
+            _subscription = Feed.Subscribe(RunChangeScope.ForTenant(Tenant.TenantId), OnRunsChangedAsync);
+            Connection.Reconnected += OnReconnectedAsync;
+            _ = RefreshRelativeTimesAsync(_disposed.Token);
+        }
+    }
+
+    private async Task<GridData<RunGridRow>> LoadAsync(GridState<RunGridRow> state, CancellationToken cancellationToken)
+    {
+        var sort = state.SortDefinitions.FirstOrDefault() is { Descending: false } ? RunsSort.Oldest : RunsSort.Newest;
+        var wanted = _filter with { Page = state.Page, PageSize = state.PageSize, Sort = sort };
+
+        // MudDataGrid may ask twice for the same view (first render, parameter sync); the second costs nothing.
+        if (!_forceReload && _loaded is { } last && last.Filter.Equivalent(wanted))
+        {
+            return new GridData<RunGridRow> { Items = last.Page.Rows, TotalItems = last.Page.Total };
+        }
+
+        _forceReload = false;
+        var page = await Query.GetPageAsync(Tenant.TenantId, Tenant.UserId, wanted, cancellationToken);
+        Announce(_loaded?.Page.Rows, page.Rows);
+        _loaded = (wanted, page);
+        _rowIds = page.Rows.Select(r => r.Id).ToHashSet();
+        if (wanted.Page == 0 && wanted.Sort == RunsSort.Newest)
+        {
+            _newRuns = 0;
+            _watermark = null;
+        }
+
+        if (!wanted.Equivalent(_filter))
+        {
+            // The pager or a column header changed the view: record it in the URL (a new history entry).
+            _filter = wanted;
+            WriteUrl();
+        }
+
+        return new GridData<RunGridRow> { Items = page.Rows, TotalItems = page.Total };
+    }
+
+    private async Task ApplyFilterAsync(RunsFilter filter)
+    {
+        if (filter.Equivalent(_filter))
+        {
+            return;
+        }
+
+        _filter = filter;
+        _newRuns = 0;
+        _watermark = null;
+        WriteUrl();
+        await ReloadGridAsync();
+    }
+
+    private async Task SetLiveAsync(bool live)
+    {
+        _live = live;
+        if (live && _missedWhilePaused)
+        {
+            _missedWhilePaused = false;
+            _summary = await Query.GetSummaryAsync(Tenant.TenantId, _disposed.Token);
+            await ReloadGridAsync();
+        }
+    }
+
+    private Task ShowNewestAsync() => ApplyFilterAsync(_filter with { Page = 0, Sort = RunsSort.Newest });
+
+    private Task OnRunsChangedAsync(RunChangeBatch batch) => InvokeAsync(async () =>
+    {
+        if (_disposed.IsCancellationRequested)
+        {
+            return;
+        }
+
+        try
+        {
+            if (!_live)
+            {
+                _missedWhilePaused = true;
+                StateHasChanged();
+                return;
+            }
+
+            _summary = await Query.GetSummaryAsync(Tenant.TenantId, _disposed.Token);
+            var atHead = _filter.Page == 0 && _filter.Sort == RunsSort.Newest;
+            var touchesPage = batch.Overflowed || batch.Changes.Any(c => _rowIds.Contains(c.RunId));
+            if (atHead || touchesPage)
+            {
+                await ReloadGridAsync();
+            }
+
+            var created = batch.Changes.Where(c => c.Version == 1 && !_rowIds.Contains(c.RunId)).Select(c => c.RunId).ToList();
+            if (!atHead && (created.Count > 0 || batch.Overflowed))
+            {
+                _watermark ??= created.Count > 0 ? created.Min() - 1 : _rowIds.DefaultIfEmpty(0).Max();
+                _newRuns = await Query.CountNewerAsync(Tenant.TenantId, Tenant.UserId, _filter, _watermark.Value, _disposed.Token);
+            }
+
+            StateHasChanged();
+        }
+        catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            await DispatchExceptionAsync(ex);
+        }
+    });
+
+    private Task OnReconnectedAsync() => InvokeAsync(async () =>
+    {
+        _summary = await Query.GetSummaryAsync(Tenant.TenantId, _disposed.Token);
+        await ReloadGridAsync();
+    });
+
+    private void OnLocationChanged(object? sender, LocationChangedEventArgs e)
+    {
+        // Back and forward: the URL is the source of truth for the view.
+        if (!e.Location.Contains(BasePath, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var filter = ParseUrl(e.Location);
+        if (!filter.Equivalent(_filter))
+        {
+            _ = InvokeAsync(async () =>
+            {
+                _filter = filter;
+                StateHasChanged();
+                await ReloadGridAsync();
+            });
+        }
+    }
+
+    private async Task ReloadGridAsync()
+    {
+        _forceReload = true;
+        if (_grid is not null)
+        {
+            await _grid.ReloadServerData();
+        }
+    }
+
+    private void WriteUrl()
+    {
+        var query = _filter.ToQuery();
+        Navigation.NavigateTo(query.Length == 0 ? BasePath : $"{BasePath}?{query}");
+    }
+
+    private RunsFilter ParseUrl(string uri) =>
+        RunsFilter.Parse(new Uri(uri).Query, _types.Select(t => t.Type).ToHashSet(StringComparer.Ordinal));
+
+    /// <summary>Tells screen readers, politely, which runs on the page changed state since the last look.</summary>
+    private void Announce(IReadOnlyList<RunGridRow>? before, IReadOnlyList<RunGridRow> after)
+    {
+        if (before is null)
+        {
+            return;
+        }
+
+        var previous = before.ToDictionary(r => r.Id);
+        var changes = after
+            .Where(r => previous.TryGetValue(r.Id, out var old) && (old.Status != r.Status || old.Outcome != r.Outcome))
+            .Select(r => $"Run {r.Id} {DisplayName(r.Type)}: {OperationVisuals.State(r.Status, r.Outcome).Text}.")
+            .ToList();
+        if (changes.Count > 0)
+        {
+            _announcement = changes.Count <= 3 ? string.Join(" ", changes) : $"{changes.Count} runs changed state.";
+        }
+    }
+
+    private async Task RefreshRelativeTimesAsync(CancellationToken cancellationToken)
+    {
+        // "3 min ago" ages even when nothing changes.
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(30), Time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                await InvokeAsync(StateHasChanged);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private string RunLink(long runId)
+    {
+        var from = _filter.ToQuery();
+        return $"{BasePath}/{runId}" + (from.Length == 0 ? "" : $"?from={Uri.EscapeDataString(from)}");
+    }
+
+    private string DisplayName(string type) => Registry.TryGet(type, out var d) ? d.DisplayName : type;
+
+    private TimeSpan? DurationOf(RunGridRow row) => row.StartedAt is not { } started ? null
+        : (row.CompletedAt ?? Now) - started;
+
+    private static double Percent(RunGridRow row) => row.Total <= 0 ? 0 : Math.Clamp(100.0 * row.Processed / row.Total, 0, 100);
+}

@@ -1,0 +1,151 @@
+using Deque.AxeCore.Commons;
+using Deque.AxeCore.Playwright;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using OperationsHub.Core.Data;
+using OperationsHub.Core.Runs;
+using OperationsHub.Core.Samples;
+using OperationsHub.EndToEnd.Infrastructure;
+
+namespace OperationsHub.EndToEnd;
+
+/// <summary>
+/// The grid and the run page open in Chromium while the real Quartz worker starts and finishes runs: the DOM follows
+/// without navigation, and the user's filter stays applied.
+/// </summary>
+public sealed class MonitoringHubTests(HubServer server) : IClassFixture<HubServer>
+{
+    [Fact]
+    public async Task Grid_FollowsRunsLive_WithoutNavigation_AndKeepsTheFilter()
+    {
+        var page = await server.NewPageAsync();
+        await HubServer.SignInAsync(page, "owner@contoso.test", "/admin/t/contoso/operations?type=policy_sync");
+        await page.EvaluateAsync("() => window.__sameDocument = true");
+
+        var matching = await StartAsync(SampleOperations.PolicySync, "Live grid policies", new() { ["items"] = "6", ["item_delay_ms"] = "400" });
+        var other = await StartAsync(SampleOperations.DirectorySync, "Not in this view", new() { ["items"] = "3", ["item_delay_ms"] = "10" });
+
+        var row = page.Locator($"[data-run='{matching}']");
+        await row.WaitForAsync();
+        var chip = page.Locator($"tr:has([data-run='{matching}']) [data-outcome]");
+        await Assertions.Expect(chip).ToHaveAttributeAsync("data-status", "Running", new() { Timeout = 15_000 });
+        await HubServer.ScreenshotAsync(page, "grid-live-running");
+        await Assertions.Expect(chip).ToHaveAttributeAsync("data-outcome", "Succeeded", new() { Timeout = 20_000 });
+
+        (await page.EvaluateAsync<bool>("() => window.__sameDocument === true")).Should().BeTrue("updates arrive over the circuit, not by reloading");
+        page.Url.Should().EndWith("/admin/t/contoso/operations?type=policy_sync");
+        (await page.Locator($"[data-run='{other}']").CountAsync()).Should().Be(0, "the filter stays applied to live changes");
+        (await page.Locator("[data-testid='live-announcer']").InnerTextAsync()).Should().Contain($"Run {matching}");
+    }
+
+    [Fact]
+    public async Task RunPage_FollowsItsRunLive()
+    {
+        var runId = await StartAsync(SampleOperations.Backup, "Nightly backup", new() { ["duration_seconds"] = "4" });
+        var page = await server.NewPageAsync();
+        await HubServer.SignInAsync(page, "owner@contoso.test", $"/admin/t/contoso/operations/{runId}");
+        await page.EvaluateAsync("() => window.__sameDocument = true");
+
+        var chip = page.Locator("h1 ~ [data-status], .mud-chip[data-status]").First;
+        await Assertions.Expect(page.Locator("[data-testid='timeline'] [data-event='started']")).ToHaveCountAsync(1, new() { Timeout = 15_000 });
+        await HubServer.ScreenshotAsync(page, "run-live-running");
+        await Assertions.Expect(page.Locator("[data-testid='timeline'] [data-event='completed']")).ToHaveCountAsync(1, new() { Timeout = 20_000 });
+        await Assertions.Expect(chip).ToHaveAttributeAsync("data-outcome", "Succeeded");
+        (await page.EvaluateAsync<bool>("() => window.__sameDocument === true")).Should().BeTrue();
+    }
+
+    [Theory]
+    [InlineData("light")]
+    [InlineData("dark")]
+    public async Task BothPages_HaveNoSeriousAccessibilityViolations(string scheme)
+    {
+        var failed = await StartAsync(SampleOperations.Restore, "Baseline policies", new() { ["items"] = "3", ["fail_at"] = "2", ["item_delay_ms"] = "10" },
+            new() { ["backup_id"] = $"bk-axe-{scheme}" });
+        await WaitForCompletionAsync(failed);
+        var page = await server.NewPageAsync(scheme, bypassCsp: true);
+        await HubServer.SignInAsync(page, "manager@contoso.test", "/admin/t/contoso/operations");
+        await SetThemeAsync(page, scheme);
+
+        await page.Locator($"[data-run='{failed}']").WaitForAsync();
+        await HubServer.ScreenshotAsync(page, $"operations-{scheme}");
+        AssertNoSeriousViolations(await page.RunAxe(), "operations", scheme);
+
+        await page.GotoAsync($"/admin/t/contoso/operations/{failed}");
+        await HubServer.WaitForInteractiveAsync(page);
+        await page.Locator("#failures-heading").WaitForAsync();
+        await HubServer.ScreenshotAsync(page, $"run-{scheme}");
+        AssertNoSeriousViolations(await page.RunAxe(), "run detail", scheme);
+    }
+
+    [Fact]
+    public async Task Grid_FiltersRoundTripThroughTheUrl_AndBackWorks()
+    {
+        var page = await server.NewPageAsync();
+        await HubServer.SignInAsync(page, "owner@contoso.test", "/admin/t/contoso/operations");
+
+        await page.ClickAsync("[data-testid='summary-failed']");
+        await page.WaitForURLAsync("**/operations?outcome=failed&range=24h");
+        await page.GetByLabel("Search run # or target").FillAsync("Baseline");
+        await page.WaitForURLAsync("**/operations?outcome=failed&range=24h&q=Baseline");
+
+        await page.GoBackAsync();
+        await page.WaitForURLAsync("**/operations?outcome=failed&range=24h");
+        await Assertions.Expect(page.GetByLabel("Search run # or target")).ToHaveValueAsync("");
+        await page.GoBackAsync();
+        await page.WaitForURLAsync("**/admin/t/contoso/operations");
+    }
+
+    private static void AssertNoSeriousViolations(AxeResult result, string pageName, string scheme)
+    {
+        File.WriteAllText(Path.Combine(HubServer.ScreenshotDirectory, $"axe-{pageName.Replace(' ', '-')}-{scheme}.txt"), string.Join("\n", result.Violations.Select(v => $"{v.Id} ({v.Impact}): {string.Join(" | ", v.Nodes.Select(n => n.Html))}")));
+        var serious = result.Violations.Where(v => v.Impact is "serious" or "critical")
+            .Select(v => $"{v.Id} ({v.Impact}): {v.Help} at {string.Join(", ", v.Nodes.Take(3).Select(n => n.Target.ToString()))}")
+            .ToList();
+        serious.Should().BeEmpty($"the {pageName} page in {scheme} mode must have no serious or critical axe violations");
+    }
+
+    private static async Task SetThemeAsync(IPage page, string scheme)
+    {
+        await page.ClickAsync("[data-testid='theme-menu'] button");
+        await page.ClickAsync($"[data-theme='{(scheme == "dark" ? "Dark" : "Light")}']");
+        await page.Keyboard.PressAsync("Escape");
+    }
+
+    private async Task<long> StartAsync(string type, string target, Dictionary<string, string> inputs, Dictionary<string, string>? identity = null)
+    {
+        var runs = server.Services.GetRequiredService<OperationRunService>();
+        var dbFactory = server.Services.GetRequiredService<IDbContextFactory<HubDbContext>>();
+        await using var db = await dbFactory.CreateDbContextAsync();
+        var tenant = await db.Tenants.SingleAsync(t => t.ExternalId == "contoso");
+        var owner = await db.Users.SingleAsync(u => u.Email == "owner@contoso.test");
+        var result = await runs.StartAsync(new StartRunRequest
+        {
+            TenantId = tenant.Id,
+            Type = type,
+            Target = target,
+            Inputs = inputs,
+            IdentityInputs = identity ?? new Dictionary<string, string> { ["test"] = Guid.NewGuid().ToString("N") },
+            Initiator = new RunInitiator(owner.Id, owner.DisplayName),
+        });
+        return result.Run.Id;
+    }
+
+    private async Task WaitForCompletionAsync(long runId)
+    {
+        var dbFactory = server.Services.GetRequiredService<IDbContextFactory<HubDbContext>>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            await using var db = await dbFactory.CreateDbContextAsync();
+            if (await db.Runs.AnyAsync(r => r.Id == runId && r.CompletedAt != null))
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"Run {runId} did not complete.");
+    }
+}
