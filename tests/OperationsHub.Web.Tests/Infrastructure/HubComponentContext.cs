@@ -1,0 +1,212 @@
+using Microsoft.AspNetCore.Components;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using MudBlazor;
+using MudBlazor.Services;
+using OperationsHub.Core;
+using OperationsHub.Core.Data;
+using OperationsHub.Core.Domain;
+using OperationsHub.Core.Feed;
+using OperationsHub.Core.Runs;
+using OperationsHub.Core.Samples;
+using OperationsHub.Core.Worker;
+using OperationsHub.Web.Features.Live;
+using OperationsHub.Web.Features.Operations;
+using OperationsHub.Web.Features.Tenants;
+
+namespace OperationsHub.Web.Tests.Infrastructure;
+
+/// <summary>
+/// The one bUnit context for the hub: MudBlazor set up the way its own tests do (loose JS interop, a popover
+/// provider, no transitions), a real SQLite file behind the queries, an interactive server renderer, and a
+/// hand-driven change feed so live updates are deterministic.
+/// </summary>
+public sealed class HubComponentContext : IAsyncDisposable
+{
+    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("opshub-bunit-");
+
+    public HubComponentContext()
+    {
+        Bunit.JSInterop.Mode = JSRuntimeMode.Loose;
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Database:ConnectionString"] = $"Data Source={Path.Combine(_directory.FullName, "hub.db")}",
+            ["Worker:Enabled"] = "false",
+        }).Build();
+        var services = Bunit.Services;
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddLogging();
+        services.AddMudServices(options =>
+        {
+            options.SnackbarConfiguration.ShowTransitionDuration = 0;
+            options.SnackbarConfiguration.HideTransitionDuration = 0;
+        });
+        services.AddSingleton<IRunDispatcher, NoDispatch>();
+        services.AddOperationsHub(configuration);
+        services.AddSampleOperations();
+        services.Replace(ServiceDescriptor.Singleton<IRunChangeFeed>(Feed));
+        services.AddSingleton<TenantAccess>();
+        services.AddSingleton<RunQueries>();
+        services.AddSingleton<RunsGridQuery>();
+        services.AddSingleton<RunCommands>();
+        services.AddScoped<CircuitConnection>();
+        Bunit.SetRendererInfo(new RendererInfo("Server", isInteractive: true));
+    }
+
+    public BunitContext Bunit { get; } = new();
+
+    public FakeChangeFeed Feed { get; } = new();
+
+    public TenantContext Tenant { get; private set; } = null!;
+
+    public RunInitiator Owner { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        await Bunit.Services.MigrateHubDatabaseAsync();
+        await using var db = await DbAsync();
+        var tenant = new Tenant { ExternalId = "contoso", Name = "Contoso Ltd" };
+        var user = new HubUser { DisplayName = "Olivia Owner", Email = "owner@contoso.test" };
+        db.AddRange(tenant, user);
+        await db.SaveChangesAsync();
+        db.Memberships.Add(new TenantMembership { TenantId = tenant.Id, UserId = user.Id, Role = TenantRole.Owner });
+        await db.SaveChangesAsync();
+        Tenant = new TenantContext(tenant.Id, tenant.ExternalId, tenant.Name, user.Id, user.DisplayName, TenantRole.Owner);
+        Owner = new RunInitiator(user.Id, user.DisplayName);
+        Bunit.Render<MudPopoverProvider>();
+    }
+
+    public Task<HubDbContext> DbAsync() =>
+        Bunit.Services.GetRequiredService<IDbContextFactory<HubDbContext>>().CreateDbContextAsync();
+
+    /// <summary>Creates a run in a given state straight in the database, as the worker would have left it.</summary>
+    public async Task<long> CreateRunAsync(
+        string type = SampleOperations.InventorySync,
+        RunStatus status = RunStatus.Queued,
+        RunOutcome outcome = RunOutcome.Pending,
+        string? target = "All devices",
+        int processed = 0,
+        int total = 0,
+        string? failuresJson = null,
+        string identity = "")
+    {
+        await using var db = await DbAsync();
+        var now = DateTime.UtcNow;
+        var run = new OperationRun
+        {
+            TenantId = Tenant.TenantId,
+            Type = type,
+            Status = status,
+            Outcome = outcome,
+            RunIdentityHash = identity.Length > 0 ? identity : Guid.NewGuid().ToString("N"),
+            Target = target,
+            ContextJson = RunJson.SerializeContext(new RunContext(target, new Dictionary<string, string> { ["scope"] = "all" })),
+            InitiatorUserId = Owner.UserId,
+            InitiatorName = Owner.DisplayName,
+            ProcessedCount = processed,
+            TotalCount = total,
+            FailuresJson = failuresJson,
+            CreatedAt = now,
+            StartedAt = status == RunStatus.Queued ? null : now,
+            CompletedAt = status == RunStatus.Completed ? now : null,
+            UpdatedAt = now,
+            Version = 1,
+        };
+        db.Runs.Add(run);
+        db.RunEvents.Add(new OperationRunEvent { Run = run, Kind = RunEventKinds.Created, Message = "Queued by Olivia Owner.", At = now });
+        await db.SaveChangesAsync();
+        return run.Id;
+    }
+
+    public async Task UpdateRunAsync(long runId, Action<OperationRun> change)
+    {
+        await using var db = await DbAsync();
+        var run = await db.Runs.SingleAsync(r => r.Id == runId);
+        change(run);
+        run.Version++;
+        await db.SaveChangesAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Bunit.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            _directory.Delete(recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private sealed class NoDispatch : IRunDispatcher
+    {
+        public Task DispatchAsync(long runId, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task<bool> IsDispatchedAsync(long runId, CancellationToken cancellationToken) => Task.FromResult(true);
+    }
+}
+
+/// <summary>A change feed the test drives: a push reaches every matching subscriber at once, no throttling.</summary>
+public sealed class FakeChangeFeed : IRunChangeFeed
+{
+    private readonly List<(RunChangeScope Scope, Func<RunChangeBatch, Task> Callback)> _subscribers = [];
+
+    public int SubscriberCount
+    {
+        get
+        {
+            lock (_subscribers)
+            {
+                return _subscribers.Count;
+            }
+        }
+    }
+
+    public void Publish(RunChanged change)
+    {
+    }
+
+    public IDisposable Subscribe(RunChangeScope scope, Func<RunChangeBatch, Task> callback)
+    {
+        var entry = (scope, callback);
+        lock (_subscribers)
+        {
+            _subscribers.Add(entry);
+        }
+
+        return new Unsubscriber(() =>
+        {
+            lock (_subscribers)
+            {
+                _subscribers.Remove(entry);
+            }
+        });
+    }
+
+    /// <summary>Delivers a signal for a run to the tenant, run and user scopes it belongs to.</summary>
+    public async Task PushAsync(RunChanged change)
+    {
+        List<(RunChangeScope Scope, Func<RunChangeBatch, Task> Callback)> targets;
+        lock (_subscribers)
+        {
+            targets = _subscribers.Where(s =>
+                s.Scope == RunChangeScope.ForTenant(change.TenantId)
+                || s.Scope == RunChangeScope.ForRun(change.RunId)
+                || (change.InitiatorUserId is { } u && s.Scope == RunChangeScope.ForUser(u))).ToList();
+        }
+
+        foreach (var (_, callback) in targets)
+        {
+            await callback(new RunChangeBatch([change], Overflowed: false));
+        }
+    }
+
+    private sealed class Unsubscriber(Action dispose) : IDisposable
+    {
+        public void Dispose() => dispose();
+    }
+}

@@ -1,0 +1,144 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.AspNetCore.Components;
+using OperationsHub.Core.Domain;
+using OperationsHub.Core.Feed;
+using OperationsHub.Core.Samples;
+using OperationsHub.Web.Features.Operations;
+using OperationsHub.Web.Tests.Infrastructure;
+
+namespace OperationsHub.Web.Tests;
+
+public sealed class RunsViewTests : IAsyncLifetime
+{
+    private readonly HubComponentContext _hub = new();
+
+    public async ValueTask InitializeAsync() => await _hub.InitializeAsync();
+
+    public async ValueTask DisposeAsync() => await _hub.DisposeAsync();
+
+    [Fact]
+    public async Task Grid_ShowsColumnsAndStateChipsWithText()
+    {
+        var queued = await _hub.CreateRunAsync(SampleOperations.PolicySync);
+        var running = await _hub.CreateRunAsync(SampleOperations.Backup, RunStatus.Running, processed: 30, total: 100, target: "Nightly");
+        var failed = await _hub.CreateRunAsync(SampleOperations.Restore, RunStatus.Completed, RunOutcome.Failed, target: "Baseline");
+        Navigate("/admin/t/contoso/operations");
+
+        var view = _hub.Bunit.Render<RunsView>(p => p.Add(v => v.Tenant, _hub.Tenant));
+
+        view.WaitForAssertion(() => view.FindAll("tr.hub-run-row").Should().HaveCount(3));
+        view.FindAll("th").Select(th => th.TextContent.Trim()).Should()
+            .ContainInOrder("Run", "Operation", "Status", "Target", "Started by", "Created", "Duration", "Progress");
+        Chip(view, queued).TextContent.Trim().Should().Be("Queued");
+        Chip(view, running).TextContent.Trim().Should().Be("Running");
+        Chip(view, failed).TextContent.Trim().Should().Be("Failed");
+        Chip(view, failed).ClassList.Should().Contain(c => c.Contains("error", StringComparison.Ordinal), "failure is red, but never only red");
+        Row(view, running).QuerySelector("[data-testid='run-progress']")!.TextContent.Should().Contain("30 of 100");
+        Row(view, failed).TextContent.Should().Contain("Restore").And.Contain("Baseline").And.Contain("Olivia Owner");
+        view.Find("[data-testid='summary-queued']").TextContent.Should().Contain("1");
+    }
+
+    [Fact]
+    public async Task LiveSignal_ForARunOnThePage_UpdatesItInPlace_AndAnnouncesIt()
+    {
+        var runId = await _hub.CreateRunAsync(SampleOperations.PolicySync, RunStatus.Running, processed: 1, total: 10);
+        Navigate("/admin/t/contoso/operations?type=policy_sync");
+        var view = _hub.Bunit.Render<RunsView>(p => p.Add(v => v.Tenant, _hub.Tenant));
+        view.WaitForAssertion(() => Chip(view, runId).TextContent.Trim().Should().Be("Running"));
+
+        await _hub.UpdateRunAsync(runId, r =>
+        {
+            r.Status = RunStatus.Completed;
+            r.Outcome = RunOutcome.Succeeded;
+            r.ProcessedCount = 10;
+            r.CompletedAt = DateTime.UtcNow;
+        });
+        await _hub.Feed.PushAsync(new RunChanged(runId, _hub.Tenant.TenantId, _hub.Owner.UserId, 2));
+
+        view.WaitForAssertion(() => Chip(view, runId).TextContent.Trim().Should().Be("Succeeded"));
+        view.Find("[data-testid='live-announcer']").TextContent.Should().Contain($"Run {runId}").And.Contain("Succeeded");
+        _hub.Bunit.Services.GetRequiredService<NavigationManager>().Uri.Should().EndWith("?type=policy_sync", "the filter stays");
+    }
+
+    [Fact]
+    public async Task LiveSignal_WhenPaused_ChangesNothingUntilResumed()
+    {
+        var runId = await _hub.CreateRunAsync(SampleOperations.PolicySync, RunStatus.Running, processed: 1, total: 10);
+        Navigate("/admin/t/contoso/operations");
+        var view = _hub.Bunit.Render<RunsView>(p => p.Add(v => v.Tenant, _hub.Tenant));
+        view.WaitForAssertion(() => Chip(view, runId).TextContent.Trim().Should().Be("Running"));
+
+        view.Find("input[data-testid='live-switch']").Change(false);
+        await _hub.UpdateRunAsync(runId, r => { r.Status = RunStatus.Completed; r.Outcome = RunOutcome.Failed; });
+        await _hub.Feed.PushAsync(new RunChanged(runId, _hub.Tenant.TenantId, _hub.Owner.UserId, 2));
+
+        view.WaitForAssertion(() => view.Find("[data-testid='paused-changes']"));
+        Chip(view, runId).TextContent.Trim().Should().Be("Running");
+        view.Find("input[data-testid='live-switch']").Change(true);
+        view.WaitForAssertion(() => Chip(view, runId).TextContent.Trim().Should().Be("Failed"));
+    }
+
+    [Fact]
+    public async Task NewRun_OffTheFirstPage_ShowsTheNewRunsAffordance()
+    {
+        for (var i = 0; i < 12; i++)
+        {
+            await _hub.CreateRunAsync(SampleOperations.PolicySync);
+        }
+
+        Navigate("/admin/t/contoso/operations?page=2&size=10");
+        var view = _hub.Bunit.Render<RunsView>(p => p.Add(v => v.Tenant, _hub.Tenant));
+        view.WaitForAssertion(() => view.FindAll("tr.hub-run-row").Should().HaveCount(2));
+
+        var fresh = await _hub.CreateRunAsync(SampleOperations.PolicySync);
+        await _hub.Feed.PushAsync(new RunChanged(fresh, _hub.Tenant.TenantId, _hub.Owner.UserId, 1));
+
+        view.WaitForAssertion(() => view.Find("[data-testid='new-runs']").TextContent.Should().Contain("1 new run"));
+        view.FindAll($"[data-run='{fresh}']").Should().BeEmpty("page 2 does not jump under the user's feet");
+    }
+
+    [Fact]
+    public async Task Filter_FromTheUrl_AppliesToTheQuery_AndEmptyStateSaysSo()
+    {
+        await _hub.CreateRunAsync(SampleOperations.PolicySync, RunStatus.Completed, RunOutcome.Succeeded);
+        Navigate("/admin/t/contoso/operations?outcome=failed");
+
+        var view = _hub.Bunit.Render<RunsView>(p => p.Add(v => v.Tenant, _hub.Tenant));
+
+        view.WaitForAssertion(() => view.Find("[data-testid='no-matches']").TextContent.Should().Contain("No runs match"));
+        view.Find("[data-testid='no-matches'] button").Click();
+        view.WaitForAssertion(() => view.FindAll("tr.hub-run-row").Should().HaveCount(1));
+        _hub.Bunit.Services.GetRequiredService<NavigationManager>().Uri.Should().EndWith("/admin/t/contoso/operations");
+    }
+
+    [Fact]
+    public void NoRunsAtAll_ShowsTheFirstRunEmptyState()
+    {
+        Navigate("/admin/t/contoso/operations");
+
+        var view = _hub.Bunit.Render<RunsView>(p => p.Add(v => v.Tenant, _hub.Tenant));
+
+        view.WaitForAssertion(() => view.Find("[data-testid='no-runs']").TextContent.Should().Contain("No runs yet"));
+    }
+
+    [Fact]
+    public async Task Dispose_RemovesTheSubscription()
+    {
+        Navigate("/admin/t/contoso/operations");
+        var view = _hub.Bunit.Render<RunsView>(p => p.Add(v => v.Tenant, _hub.Tenant));
+        view.WaitForAssertion(() => _hub.Feed.SubscriberCount.Should().Be(1));
+
+        view.Instance.Dispose();
+
+        _hub.Feed.SubscriberCount.Should().Be(0);
+        await Task.CompletedTask;
+    }
+
+    private void Navigate(string uri) => _hub.Bunit.Services.GetRequiredService<NavigationManager>().NavigateTo(uri);
+
+    private static AngleSharp.Dom.IElement Row(IRenderedComponent<RunsView> view, long runId) =>
+        view.FindAll("tr.hub-run-row").Single(tr => tr.QuerySelector($"[data-run='{runId}']") is not null);
+
+    private static AngleSharp.Dom.IElement Chip(IRenderedComponent<RunsView> view, long runId) =>
+        Row(view, runId).QuerySelector(".mud-chip")!;
+}
