@@ -141,6 +141,7 @@ internal static class GridBenchmark
             ("search: \"#500000\" (run number)", F(f => f with { Text = "#500000" })),
             ("search: \"finance\" + type: restore + outcome: failed", F(f => f with { Text = "finance", Types = restore, Outcomes = failed })),
             ("search: \"finance\" + status: running", F(f => f with { Text = "finance", Statuses = new[] { RunStatus.Running }.ToFrozenSet() })),
+            ("search: \"DEV-99999\" + type: backup + outcome: succeeded", F(f => f with { Text = "DEV-99999", Types = new[] { "backup" }.ToFrozenSet(), Outcomes = new[] { RunOutcome.Succeeded }.ToFrozenSet() })),
             ("status: completed + outcome: partially succeeded, page 100", F(f => f with { Statuses = new[] { RunStatus.Completed }.ToFrozenSet(), Outcomes = new[] { RunOutcome.PartiallySucceeded }.ToFrozenSet(), Page = 99 })),
         ];
     }

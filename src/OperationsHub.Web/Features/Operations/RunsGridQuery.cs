@@ -40,7 +40,7 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, Tim
     public async Task<RunGridPage> GetPageAsync(long tenantId, long userId, RunsFilter filter, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var filtered = Filtered(db, tenantId, userId, filter);
+        var filtered = await FilteredAsync(db, tenantId, userId, filter, cancellationToken);
         // Run numbers grow with creation time, so "newest first" is "highest id first": the order every grid index
         // already keeps (rowid within equal keys), which lets SQLite stop after one page instead of sorting.
         var ordered = filter.Sort == RunsSort.Oldest
@@ -75,7 +75,8 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, Tim
     public async Task<int> CountNewerAsync(long tenantId, long userId, RunsFilter filter, long afterId, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        return await Filtered(db, tenantId, userId, filter).Where(r => r.Id > afterId).Take(CountCap + 1).CountAsync(cancellationToken);
+        var filtered = await FilteredAsync(db, tenantId, userId, filter, cancellationToken);
+        return await filtered.Where(r => r.Id > afterId).Take(CountCap + 1).CountAsync(cancellationToken);
     }
 
     public async Task<RunsSummary> GetSummaryAsync(long tenantId, CancellationToken cancellationToken)
@@ -103,7 +104,8 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, Tim
     public static bool TryParseRunNumber(string text, out long runId) =>
         long.TryParse(text.TrimStart('#'), NumberStyles.None, CultureInfo.InvariantCulture, out runId) && runId > 0;
 
-    private IQueryable<OperationRun> Filtered(HubDbContext db, long tenantId, long userId, RunsFilter filter)
+    private async Task<IQueryable<OperationRun>> FilteredAsync(
+        HubDbContext db, long tenantId, long userId, RunsFilter filter, CancellationToken cancellationToken)
     {
         var statuses = filter.Statuses;
         if (filter.Outcomes.Count > 0)
@@ -118,16 +120,21 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, Tim
 
         var text = filter.Text is { Length: >= MinSearchLength } t && !TryParseRunNumber(t, out _) ? t : null;
         var activeOnly = statuses.Count > 0 && !statuses.Contains(RunStatus.Completed);
-        // Text search is driven by the trigram index (its rowid order is the grid's order), except over the few
-        // active runs, where probing the index once per candidate is cheaper than walking every match.
-        var query = (text is null || activeOnly ? activeOnly ? ActiveBase(db) : db.Runs : SearchBase(db, text))
+        // Which side drives a text search: when other filters have an index of their own combination (or only the
+        // few active runs are wanted) and the text is common, the runs index finds the candidates and a LIKE checks
+        // each; otherwise the trigram index leads, read in the grid's order. Both match case-insensitive substrings.
+        var runsDriven = activeOnly
+            || (text is not null
+                && ((filter.Types.Count > 0 && filter.Outcomes.Count > 0) || (filter.MineOnly && (filter.Types.Count > 0 || filter.Outcomes.Count > 0)))
+                && await IsCommonTermAsync(db, text, cancellationToken));
+        var query = (text is not null && !runsDriven ? SearchBase(db, text) : activeOnly ? ActiveBase(db) : db.Runs)
             .AsNoTracking()
             .Where(r => r.TenantId == tenantId);
-        if (text is not null && activeOnly)
+        if (text is not null && runsDriven)
         {
-            var phrase = Phrase(text);
-            var matches = db.Database.SqlQuery<long>($"SELECT rowid AS \"Value\" FROM run_search WHERE run_search MATCH {phrase}");
-            query = query.Where(r => matches.Any(id => id == r.Id));
+            var pattern = "%" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal)
+                .Replace("_", "\\_", StringComparison.Ordinal) + "%";
+            query = query.Where(r => r.Target != null && EF.Functions.Like(r.Target, pattern, "\\"));
         }
 
         // The sets are small and come from enums or the registry, never raw user text: inlined as constants so
@@ -180,6 +187,22 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, Tim
     {
         return db.Runs.FromSqlRaw(SearchSql(db), new Microsoft.Data.Sqlite.SqliteParameter("phrase", Phrase(text)));
     }
+
+    /// <summary>
+    /// Whether the text matches many runs (of all tenants). A probe of the trigram index that stops at
+    /// <see cref="CommonTermThreshold"/>: the one case where a page load costs a second, cheap statement.
+    /// </summary>
+    private static async Task<bool> IsCommonTermAsync(HubDbContext db, string text, CancellationToken cancellationToken)
+    {
+        var phrase = Phrase(text);
+        var matches = await db.Database
+            .SqlQuery<int>($"SELECT COUNT(*) AS \"Value\" FROM (SELECT 1 FROM run_search WHERE run_search MATCH {phrase} LIMIT {CommonTermThreshold})")
+            .ToListAsync(cancellationToken);
+        return matches.Single() >= CommonTermThreshold;
+    }
+
+    /// <summary>Above this many matches a term is cheaper to check row by row than to walk in the trigram index.</summary>
+    private const int CommonTermThreshold = 2_000;
 
     /// <summary>An FTS5 phrase: quotes doubled, so the text is searched for literally, never parsed as query syntax.</summary>
     private static string Phrase(string text) => "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
