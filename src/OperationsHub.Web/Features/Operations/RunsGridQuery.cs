@@ -192,17 +192,18 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, Tim
     /// Whether the text matches many runs (of all tenants). A probe of the trigram index that stops at
     /// <see cref="CommonTermThreshold"/>: the one case where a page load costs a second, cheap statement.
     /// </summary>
-    private static async Task<bool> IsCommonTermAsync(HubDbContext db, string text, CancellationToken cancellationToken)
+    private async Task<bool> IsCommonTermAsync(HubDbContext db, string text, CancellationToken cancellationToken)
     {
         var phrase = Phrase(text);
+        var threshold = CommonTermThreshold;
         var matches = await db.Database
-            .SqlQuery<int>($"SELECT COUNT(*) AS \"Value\" FROM (SELECT 1 FROM run_search WHERE run_search MATCH {phrase} LIMIT {CommonTermThreshold})")
+            .SqlQuery<int>($"SELECT COUNT(*) AS \"Value\" FROM (SELECT 1 FROM run_search WHERE run_search MATCH {phrase} LIMIT {threshold})")
             .ToListAsync(cancellationToken);
-        return matches.Single() >= CommonTermThreshold;
+        return matches.Single() >= threshold;
     }
 
     /// <summary>Above this many matches a term is cheaper to check row by row than to walk in the trigram index.</summary>
-    private const int CommonTermThreshold = 2_000;
+    internal int CommonTermThreshold { get; init; } = 2_000;
 
     /// <summary>An FTS5 phrase: quotes doubled, so the text is searched for literally, never parsed as query syntax.</summary>
     private static string Phrase(string text) => "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";

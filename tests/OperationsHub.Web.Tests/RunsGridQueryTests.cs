@@ -1,0 +1,124 @@
+using System.Collections.Frozen;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using OperationsHub.Core.Data;
+using OperationsHub.Core.Domain;
+using OperationsHub.Core.Samples;
+using OperationsHub.Web.Features.Operations;
+using OperationsHub.Web.Tests.Infrastructure;
+
+namespace OperationsHub.Web.Tests;
+
+/// <summary>The grid's query on a real SQLite file: every filter, both search strategies, paging and the count cap.</summary>
+public sealed class RunsGridQueryTests : IAsyncLifetime
+{
+    private readonly HubComponentContext _hub = new();
+    private long _finance;
+    private long _financeFailedRestore;
+    private long _devices;
+    private long _running;
+
+    public async ValueTask InitializeAsync()
+    {
+        await _hub.InitializeAsync();
+        _finance = await _hub.CreateRunAsync(SampleOperations.InventorySync, RunStatus.Completed, RunOutcome.Succeeded, target: "Finance mailboxes");
+        _financeFailedRestore = await _hub.CreateRunAsync(SampleOperations.Restore, RunStatus.Completed, RunOutcome.Failed, target: "FINANCE policies");
+        _devices = await _hub.CreateRunAsync(SampleOperations.InventorySync, RunStatus.Completed, RunOutcome.Failed, target: "All devices");
+        _running = await _hub.CreateRunAsync(SampleOperations.Backup, RunStatus.Running, target: "Finance backup 50%_off");
+    }
+
+    public async ValueTask DisposeAsync() => await _hub.DisposeAsync();
+
+    private RunsGridQuery Query => _hub.Bunit.Services.GetRequiredService<RunsGridQuery>();
+
+    [Theory]
+    [InlineData(2_000)] // the trigram index leads
+    [InlineData(1)] // every term counts as common: a LIKE over the indexed candidates
+    public async Task Search_FindsCaseInsensitiveSubstrings_WithEitherStrategy(int threshold)
+    {
+        var query = new RunsGridQuery(_hub.Bunit.Services.GetRequiredService<IDbContextFactory<HubDbContext>>(), TimeProvider.System)
+        {
+            CommonTermThreshold = threshold,
+        };
+
+        (await IdsAsync(query, new RunsFilter { Text = "finance" })).Should().Equal(_running, _financeFailedRestore, _finance);
+        (await IdsAsync(query, new RunsFilter
+        {
+            Text = "finance",
+            Types = new[] { SampleOperations.Restore }.ToFrozenSet(),
+            Outcomes = new[] { RunOutcome.Failed }.ToFrozenSet(),
+        })).Should().Equal(_financeFailedRestore);
+        (await IdsAsync(query, new RunsFilter { Text = "50%_", Statuses = new[] { RunStatus.Running }.ToFrozenSet() }))
+            .Should().Equal([_running], "LIKE wildcards in the text are literal");
+        (await IdsAsync(query, new RunsFilter { Text = "50%x", Statuses = new[] { RunStatus.Running }.ToFrozenSet() })).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("\"")]
+    [InlineData("\" OR \"x")]
+    [InlineData("finance*")]
+    [InlineData("NEAR(a b)")]
+    [InlineData("'; DROP TABLE operation_runs; --")]
+    public async Task Search_WithQuerySyntax_IsTakenLiterally_NeverAnError(string text)
+    {
+        var page = await Query.GetPageAsync(_hub.Tenant.TenantId, _hub.Tenant.UserId, new RunsFilter { Text = text }, default);
+
+        page.Rows.Should().BeEmpty();
+        page.Total.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Search_RunNumber_AndShortText()
+    {
+        (await IdsAsync(Query, new RunsFilter { Text = $"#{_devices}" })).Should().Equal(_devices);
+        (await IdsAsync(Query, new RunsFilter { Text = $"{_devices}" })).Should().Equal(_devices);
+        (await IdsAsync(Query, new RunsFilter { Text = "fi" })).Should().BeEmpty("two characters are too few for target search");
+    }
+
+    [Fact]
+    public async Task Filters_StatusOutcomeTypeMineAndRange_Combine()
+    {
+        (await IdsAsync(Query, new RunsFilter { Outcomes = new[] { RunOutcome.Failed }.ToFrozenSet() }))
+            .Should().Equal(_devices, _financeFailedRestore);
+        (await IdsAsync(Query, new RunsFilter { Statuses = new[] { RunStatus.Running, RunStatus.Queued }.ToFrozenSet() }))
+            .Should().Equal(_running);
+        (await IdsAsync(Query, new RunsFilter
+        {
+            Statuses = new[] { RunStatus.Queued }.ToFrozenSet(),
+            Outcomes = new[] { RunOutcome.Failed }.ToFrozenSet(),
+        })).Should().BeEmpty("a queued run has no outcome yet");
+        (await IdsAsync(Query, new RunsFilter { Types = new[] { SampleOperations.InventorySync }.ToFrozenSet(), MineOnly = true }))
+            .Should().Equal(_devices, _finance);
+        (await IdsAsync(Query, new RunsFilter { Range = RunTimeRange.LastHour })).Should().HaveCount(4);
+
+        await using (var db = await _hub.DbAsync())
+        {
+            await db.Runs.Where(r => r.Id == _finance).ExecuteUpdateAsync(s => s.SetProperty(r => r.CreatedAt, DateTime.UtcNow.AddDays(-2)));
+        }
+
+        (await IdsAsync(Query, new RunsFilter { Range = RunTimeRange.Last24Hours })).Should().NotContain(_finance);
+    }
+
+    [Fact]
+    public async Task Paging_SortAndPastTheEnd()
+    {
+        var oldest = await Query.GetPageAsync(_hub.Tenant.TenantId, _hub.Tenant.UserId, new RunsFilter { Sort = RunsSort.Oldest, PageSize = 10 }, default);
+        oldest.Rows.Select(r => r.Id).Should().BeInAscendingOrder().And.HaveCount(4);
+        oldest.Total.Should().Be(4);
+
+        var second = await Query.GetPageAsync(_hub.Tenant.TenantId, _hub.Tenant.UserId, new RunsFilter { PageSize = 10, Page = 5 }, default);
+        second.Rows.Should().BeEmpty();
+        second.Total.Should().Be(4, "a page past the end still reports the count, so the grid can step back");
+    }
+
+    [Fact]
+    public async Task Summary_CountsQueuedRunningAndRecentFailures()
+    {
+        var summary = await Query.GetSummaryAsync(_hub.Tenant.TenantId, default);
+
+        summary.Should().Be(new RunsSummary(Queued: 0, Running: 1, FailedLastDay: 2));
+    }
+
+    private async Task<List<long>> IdsAsync(RunsGridQuery query, RunsFilter filter) =>
+        (await query.GetPageAsync(_hub.Tenant.TenantId, _hub.Tenant.UserId, filter, default)).Rows.Select(r => r.Id).ToList();
+}
