@@ -229,6 +229,8 @@ internal sealed class RunTransitions(
         CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
+        // The whole transition is one transaction; a savepoint around the event insert would only add statements.
+        db.Database.AutoSavepointsEnabled = false;
         RunAfterTransition row;
         using (await writeGate.EnterAsync(ct))
         {
