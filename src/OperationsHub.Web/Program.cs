@@ -3,6 +3,7 @@ using OperationsHub.Core.Data;
 using OperationsHub.Core.Samples;
 using OperationsHub.Web;
 using OperationsHub.Web.Components;
+using OperationsHub.Web.Features.Api;
 using OperationsHub.Web.Features.Auth;
 using OperationsHub.Web.Features.Demo;
 using OperationsHub.Web.Features.Security;
@@ -28,6 +29,7 @@ if (!app.Environment.IsDevelopment())
 
 app.UseSecurityHeaders();
 app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+app.UseApiStatusCodes();
 app.UseBrandAssets();
 app.UseAuthentication();
 app.UseAuthorization();
@@ -36,6 +38,7 @@ app.UseAntiforgery();
 app.MapStaticAssets();
 app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous();
 app.MapAccountEndpoints();
+app.MapRunsApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 app.Run();

@@ -14,6 +14,7 @@ internal static class WebServiceCollectionExtensions
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddMudServices();
         services.AddHttpContextAccessor();
+        services.AddProblemDetails();
         services.AddSingleton<TenantAccess>();
         services.AddSingleton<RunQueries>();
         services.AddSingleton<RunsGridQuery>();

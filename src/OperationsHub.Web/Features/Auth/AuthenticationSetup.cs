@@ -33,6 +33,17 @@ public static class AuthenticationSetup
                         configuration.Bind("AzureAd", identity);
                         identity.Events ??= new OpenIdConnectEvents();
                         identity.Events.OnTokenValidated += ProvisionEntraUserAsync;
+                        // API callers get a status, never a redirect to the identity provider.
+                        identity.Events.OnRedirectToIdentityProvider += context =>
+                        {
+                            if (context.Request.Path.StartsWithSegments("/api"))
+                            {
+                                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                                context.HandleResponse();
+                            }
+
+                            return Task.CompletedTask;
+                        };
                     },
                     cookie => ConfigureCookie(cookie, session));
         }

@@ -17,7 +17,7 @@ public enum CommandStatus
     Conflict,
 }
 
-public sealed record CommandResult<T>(CommandStatus Status, T? Value = default, string? Message = null)
+public sealed record CommandResult<T>(CommandStatus Status, T? Value = default, string? Message = null, string? Field = null)
 {
     public bool Succeeded => Status == CommandStatus.Ok;
 }
@@ -59,14 +59,14 @@ public sealed class RunCommands(
 
         if (!registry.TryGet(input.Type, out var descriptor) || descriptor.Internal)
         {
-            return new(CommandStatus.Invalid, Message: $"'{Core.Sanitization.Sanitizer.SanitizeKey(input.Type)}' is not an operation type.");
+            return new(CommandStatus.Invalid, Message: $"'{Core.Sanitization.Sanitizer.SanitizeKey(input.Type)}' is not an operation type.", Field: "type");
         }
 
         var identity = input.IdentityInputs ?? new Dictionary<string, string>();
         var missing = descriptor.IdentityInputs.Where(name => !identity.TryGetValue(name, out var v) || string.IsNullOrWhiteSpace(v)).ToList();
         if (missing.Count > 0)
         {
-            return new(CommandStatus.Invalid, Message: $"{descriptor.DisplayName} needs: {string.Join(", ", missing)}.");
+            return new(CommandStatus.Invalid, Message: $"{descriptor.DisplayName} needs: {string.Join(", ", missing)}.", Field: "identityInputs");
         }
 
         var extra = input.Inputs ?? new Dictionary<string, string>();
@@ -74,7 +74,7 @@ public sealed class RunCommands(
             || identity.Concat(extra).Any(p => p.Key.Length > 64 || p.Value.Length > MaxInputLength)
             || input.Target?.Length > MaxInputLength)
         {
-            return new(CommandStatus.Invalid, Message: $"At most {MaxInputs} inputs of up to {MaxInputLength} characters each.");
+            return new(CommandStatus.Invalid, Message: $"At most {MaxInputs} inputs of up to {MaxInputLength} characters each.", Field: "inputs");
         }
 
         var result = await runs.StartAsync(new StartRunRequest
