@@ -18,6 +18,8 @@ internal static class WebServiceCollectionExtensions
         services.AddSingleton<TenantAccess>();
         services.AddSingleton<RunQueries>();
         services.AddSingleton<RunsGridQuery>();
+        services.AddSingleton<Features.Notifications.NotificationQueries>();
+        services.AddSingleton<Features.StartSurfaces.OperationCardQueries>();
         services.AddScoped<Features.Live.CircuitConnection>();
         services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler, Features.Live.CircuitConnectionHandler>();
         services.AddSingleton<RunCommands>();

@@ -119,6 +119,8 @@ public class HubServer : IAsyncLifetime
             builder.UseSetting("Database:ConnectionString", $"Data Source={databasePath}");
             builder.UseSetting("Demo:Enabled", "true");
             builder.UseSetting("Demo:GenerateRuns", "false");
+            // Short enough that a live test watches a whole run, long enough to see it running.
+            builder.UseSetting("Worker:ProgressInterval", "00:00:00.250");
             foreach (var (key, value) in settings)
             {
                 builder.UseSetting(key, value);

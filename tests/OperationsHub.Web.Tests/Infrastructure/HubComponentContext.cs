@@ -52,6 +52,8 @@ public sealed class HubComponentContext : IAsyncDisposable
         services.AddSingleton<RunsGridQuery>();
         services.AddSingleton<RunCommands>();
         services.AddScoped<CircuitConnection>();
+        services.AddSingleton<OperationsHub.Web.Features.Notifications.NotificationQueries>();
+        services.AddSingleton<OperationsHub.Web.Features.StartSurfaces.OperationCardQueries>();
         Bunit.SetRendererInfo(new RendererInfo("Server", isInteractive: true));
     }
 

@@ -1,0 +1,136 @@
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+using MudBlazor;
+using OperationsHub.Core.Feed;
+using OperationsHub.Core.Operations;
+using OperationsHub.Web.Features.Operations;
+using OperationsHub.Web.Features.Tenants;
+
+namespace OperationsHub.Web.Features.StartSurfaces;
+
+public sealed partial class OperationCards : IDisposable
+{
+    private readonly CancellationTokenSource _disposed = new();
+    private readonly Dictionary<(string Type, string Input), string> _inputs = [];
+    private readonly HashSet<string> _starting = new(StringComparer.Ordinal);
+    private IReadOnlyList<OperationTypeDescriptor> _types = [];
+    private IReadOnlyDictionary<string, OperationCardState> _states = new Dictionary<string, OperationCardState>();
+    private IDisposable? _subscription;
+
+    [Inject]
+    private OperationCardQueries Queries { get; set; } = default!;
+
+    [Inject]
+    private RunCommands Commands { get; set; } = default!;
+
+    [Inject]
+    private OperationTypeRegistry Registry { get; set; } = default!;
+
+    [Inject]
+    private IRunChangeFeed Feed { get; set; } = default!;
+
+    [Inject]
+    private ISnackbar Snackbar { get; set; } = default!;
+
+    [Inject]
+    private NavigationManager Navigation { get; set; } = default!;
+
+    [Inject]
+    private TimeProvider Time { get; set; } = default!;
+
+    [CascadingParameter]
+    private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
+
+    [Parameter, EditorRequired]
+    public TenantContext Tenant { get; set; } = default!;
+
+    private DateTime Now => Time.GetUtcNow().UtcDateTime;
+
+    public void Dispose()
+    {
+        _disposed.Cancel();
+        _subscription?.Dispose();
+        _disposed.Dispose();
+    }
+
+    protected override async Task OnInitializedAsync()
+    {
+        _types = Registry.All.Where(t => !t.Internal).OrderBy(t => t.DisplayName, StringComparer.Ordinal).ToList();
+        _states = await Queries.GetAsync(Tenant.TenantId, _disposed.Token);
+        if (RendererInfo.IsInteractive)
+        {
+            _subscription = Feed.Subscribe(RunChangeScope.ForTenant(Tenant.TenantId), _ => InvokeAsync(async () =>
+            {
+                try
+                {
+                    _states = await Queries.GetAsync(Tenant.TenantId, _disposed.Token);
+                    StateHasChanged();
+                }
+                catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
+                {
+                }
+                catch (Exception ex)
+                {
+                    await DispatchExceptionAsync(ex);
+                }
+            }));
+        }
+    }
+
+    private async Task StartAsync(OperationTypeDescriptor type)
+    {
+        if (!_starting.Add(type.Type))
+        {
+            return;
+        }
+
+        try
+        {
+            var identity = type.IdentityInputs.ToDictionary(i => i, i => Input(type.Type, i).Trim(), StringComparer.Ordinal);
+            var user = (await AuthenticationState).User;
+            var result = await Commands.StartAsync(user, Tenant.ExternalId, new StartRunInput(type.Type, identity, Target(type, identity)), _disposed.Token);
+            if (!result.Succeeded)
+            {
+                Snackbar.Add(result.Message ?? "The operation could not be started.", Severity.Warning);
+                return;
+            }
+
+            var run = result.Value!.Run;
+            var message = result.Value.Deduped
+                ? $"Already running — {type.DisplayName} #{run.Id}"
+                : $"{type.DisplayName} queued — #{run.Id}";
+            Snackbar.Add(message, result.Value.Deduped ? Severity.Info : Severity.Success, options =>
+            {
+                options.Action = "View run";
+                options.ActionColor = Color.Inherit;
+                options.OnClick = _ =>
+                {
+                    Navigation.NavigateTo(RunLink(run.Id));
+                    return Task.CompletedTask;
+                };
+            });
+            _states = await Queries.GetAsync(Tenant.TenantId, _disposed.Token);
+        }
+        finally
+        {
+            _starting.Remove(type.Type);
+        }
+    }
+
+    private static string? Target(OperationTypeDescriptor type, IReadOnlyDictionary<string, string> identity) =>
+        identity.Count == 0 ? "All" : string.Join(", ", identity.Select(p => $"{Label(p.Key)} {p.Value}"));
+
+    private bool HasInputs(OperationTypeDescriptor type) => type.IdentityInputs.All(i => !string.IsNullOrWhiteSpace(Input(type.Type, i)));
+
+    private string Input(string type, string input) => _inputs.GetValueOrDefault((type, input)) ?? "";
+
+    private void SetInput(string type, string input, string? value) => _inputs[(type, input)] = value ?? "";
+
+    private static string Label(string input) => input switch
+    {
+        "backup_id" => "Backup",
+        _ => input.Replace('_', ' '),
+    };
+
+    private string RunLink(long runId) => $"/admin/t/{Uri.EscapeDataString(Tenant.ExternalId)}/operations/{runId}";
+}

@@ -1,0 +1,86 @@
+using Microsoft.Playwright;
+using OperationsHub.EndToEnd.Infrastructure;
+
+namespace OperationsHub.EndToEnd;
+
+/// <summary>
+/// Two people in one tenant. The initiator has two tabs open on different pages, a colleague a third. The initiator
+/// starts a run from the dashboard; when it ends, both of the initiator's tabs toast and the colleague's does not.
+/// </summary>
+public sealed class NotificationsAndToastsTests(HubServer server) : IClassFixture<HubServer>
+{
+    [Fact]
+    public async Task RunEnd_ToastsInEveryTabOfTheInitiator_AndNobodyElses()
+    {
+        var dashboard = await server.NewPageAsync();
+        await HubServer.SignInAsync(dashboard, "operator@contoso.test", "/admin/t/contoso");
+        var grid = await dashboard.Context.NewPageAsync(); // same browser context: the same signed-in user, a second tab
+        await grid.GotoAsync("/admin/t/contoso/operations");
+        await HubServer.WaitForInteractiveAsync(grid);
+        var colleague = await server.NewPageAsync();
+        await HubServer.SignInAsync(colleague, "manager@contoso.test", "/admin/t/contoso/operations");
+
+        var badgeBefore = await UnreadAsync(dashboard);
+        await dashboard.ClickAsync("[data-testid='start-policy_sync']");
+        var queued = dashboard.Locator(".mud-snackbar", new() { HasTextString = "Policy sync queued" });
+        await queued.WaitForAsync();
+        await HubServer.ScreenshotAsync(dashboard, "dashboard-started");
+
+        // The run takes a few seconds (40 policies); the bell counts the queued notification at once.
+        await Assertions.Expect(dashboard.Locator("[data-testid='notification-bell']"))
+            .ToHaveAttributeAsync("aria-label", $"Notifications, {badgeBefore + 1} unread");
+
+        var toastOnDashboard = dashboard.Locator(".mud-snackbar", new() { HasTextString = "Policy sync succeeded" });
+        var toastOnGrid = grid.Locator(".mud-snackbar", new() { HasTextString = "Policy sync succeeded" });
+        await toastOnDashboard.WaitForAsync(new() { Timeout = 30_000 });
+        await toastOnGrid.WaitForAsync(new() { Timeout = 10_000 });
+        await HubServer.ScreenshotAsync(grid, "toast-second-tab");
+        await Assertions.Expect(dashboard.Locator("[data-testid='notification-bell']"))
+            .ToHaveAttributeAsync("aria-label", $"Notifications, {badgeBefore + 2} unread");
+
+        // The colleague's tab, open on the same tenant's grid all along, saw the run but got no toast and no bell.
+        (await colleague.Locator(".mud-snackbar", new() { HasTextString = "Policy sync" }).CountAsync()).Should().Be(0);
+        await Assertions.Expect(colleague.Locator("[data-testid='notification-bell']"))
+            .ToHaveAttributeAsync("aria-label", "Notifications, 0 unread");
+
+        await toastOnGrid.GetByRole(AriaRole.Button, new() { Name = "View run" }).ClickAsync();
+        await grid.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/admin/t/contoso/operations/\\d+$"));
+        await grid.Locator("h1", new() { HasTextString = "Policy sync #" }).WaitForAsync();
+    }
+
+    [Fact]
+    public async Task Bell_ListsNotifications_AndMarksThemRead()
+    {
+        var page = await server.NewPageAsync();
+        await HubServer.SignInAsync(page, "owner@fabrikam.test", "/admin/t/fabrikam");
+        await page.ClickAsync("[data-testid='start-directory_sync']");
+        await Assertions.Expect(page.Locator("[data-testid='notification-bell']"))
+            .ToHaveAttributeAsync("aria-label", new System.Text.RegularExpressions.Regex("Notifications, [1-9]\\d* unread"));
+
+        await page.ClickAsync("[data-testid='notification-bell']");
+        await page.Locator("[data-testid='notification-list'] li").First.WaitForAsync();
+        (await page.Locator("[data-testid='notification-list']").InnerTextAsync()).Should().Contain("Directory sync queued");
+        await HubServer.ScreenshotAsync(page, "notifications");
+
+        await page.ClickAsync("[data-testid='mark-all-read']");
+        await Assertions.Expect(page.Locator("[data-testid='notification-bell']"))
+            .ToHaveAttributeAsync("aria-label", "Notifications, 0 unread");
+    }
+
+    [Fact]
+    public async Task ReadonlyMember_SeesCardsWithoutStartButtons()
+    {
+        var page = await server.NewPageAsync();
+        await HubServer.SignInAsync(page, "readonly@contoso.test", "/admin/t/contoso");
+
+        await page.Locator("[data-operation='backup']").WaitForAsync();
+        (await page.Locator("[data-testid^='start-']").CountAsync()).Should().Be(0);
+        await page.Locator("[data-testid='readonly-note']").WaitForAsync();
+    }
+
+    private static async Task<int> UnreadAsync(IPage page)
+    {
+        var label = await page.Locator("[data-testid='notification-bell']").GetAttributeAsync("aria-label") ?? "";
+        return int.Parse(System.Text.RegularExpressions.Regex.Match(label, "\\d+").Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
