@@ -84,17 +84,21 @@ public sealed class MonitoringHubTests(HubServer server) : IClassFixture<HubServ
         var page = await server.NewPageAsync();
         await HubServer.SignInAsync(page, "owner@contoso.test", "/admin/t/contoso/operations");
 
+        // Same-document navigations (history.pushState): wait for the address itself, not for a page load.
         await page.ClickAsync("[data-testid='summary-failed']");
-        await page.WaitForURLAsync("**/operations?outcome=failed&range=24h");
+        await Assertions.Expect(page).ToHaveURLAsync(Url("?outcome=failed&range=24h"));
         await page.GetByLabel("Search run # or target").FillAsync("Baseline");
-        await page.WaitForURLAsync("**/operations?outcome=failed&range=24h&q=Baseline");
+        await Assertions.Expect(page).ToHaveURLAsync(Url("?outcome=failed&range=24h&q=Baseline"));
 
-        await page.GoBackAsync();
-        await page.WaitForURLAsync("**/operations?outcome=failed&range=24h");
+        await page.GoBackAsync(new() { WaitUntil = WaitUntilState.Commit });
+        await Assertions.Expect(page).ToHaveURLAsync(Url("?outcome=failed&range=24h"));
         await Assertions.Expect(page.GetByLabel("Search run # or target")).ToHaveValueAsync("");
-        await page.GoBackAsync();
-        await page.WaitForURLAsync("**/admin/t/contoso/operations");
+        await page.GoBackAsync(new() { WaitUntil = WaitUntilState.Commit });
+        await Assertions.Expect(page).ToHaveURLAsync(Url(""));
     }
+
+    private static System.Text.RegularExpressions.Regex Url(string query) =>
+        new("/admin/t/contoso/operations" + System.Text.RegularExpressions.Regex.Escape(query) + "$");
 
     private static void AssertNoSeriousViolations(AxeResult result, string pageName, string scheme)
     {

@@ -38,7 +38,7 @@ public sealed class OperationCardsTests : IAsyncLifetime
         var cards = Render(_hub.Tenant);
 
         cards.Find("[data-testid='start-restore']").HasAttribute("disabled").Should().BeTrue();
-        cards.Find("input[data-testid='input-restore-backup_id']").Change("bk-2");
+        cards.Find("input[data-testid='input-restore-backup_id']").Input("bk-2");
         cards.WaitForAssertion(() => cards.Find("[data-testid='start-restore']").HasAttribute("disabled").Should().BeFalse());
         cards.Find("[data-testid='start-restore']").Click();
 
