@@ -20,7 +20,7 @@ public sealed class SignInAndTenancyTests(HubServer server) : IClassFixture<HubS
         await HubServer.ScreenshotAsync(page, "tenants");
 
         await page.ClickAsync("[data-testid='open-operations-contoso']");
-        await page.WaitForURLAsync("**/admin/t/contoso/operations");
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/admin/t/contoso/operations$"));
         await page.GetByRole(AriaRole.Heading, new() { Name = "Operations", Exact = true }).WaitForAsync();
         await Assertions.Expect(page.Locator("[data-testid='tenant-switcher']")).ToContainTextAsync("Contoso Ltd");
 
@@ -28,7 +28,7 @@ public sealed class SignInAndTenancyTests(HubServer server) : IClassFixture<HubS
         await page.ClickAsync("[data-testid='tenant-switcher'] button");
         await Assertions.Expect(page.Locator("[data-tenant]")).ToHaveCountAsync(2);
         await page.ClickAsync("[data-tenant='fabrikam']");
-        await page.WaitForURLAsync("**/admin/t/fabrikam/operations");
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/admin/t/fabrikam/operations$"));
         await HubServer.ScreenshotAsync(page, "operations");
     }
 

@@ -7,10 +7,8 @@ using OperationsHub.Web.Features.Operations;
 
 namespace OperationsHub.Web.Features.Notifications;
 
-public sealed partial class NotificationCenter : IDisposable
+public sealed partial class NotificationCenter
 {
-    private readonly CancellationTokenSource _disposed = new();
-    private IDisposable? _subscription;
     private IReadOnlyList<NotificationRow>? _items;
     private int _unread;
     private int _take = NotificationQueries.PageSize;
@@ -21,16 +19,10 @@ public sealed partial class NotificationCenter : IDisposable
     private NotificationQueries Queries { get; set; } = default!;
 
     [Inject]
-    private IRunChangeFeed Feed { get; set; } = default!;
-
-    [Inject]
     private ISnackbar Snackbar { get; set; } = default!;
 
     [Inject]
     private NavigationManager Navigation { get; set; } = default!;
-
-    [Inject]
-    private CircuitConnection Connection { get; set; } = default!;
 
     [Inject]
     private TimeProvider Time { get; set; } = default!;
@@ -44,54 +36,40 @@ public sealed partial class NotificationCenter : IDisposable
 
     private DateTime Now => Time.GetUtcNow().UtcDateTime;
 
-    public void Dispose()
-    {
-        _disposed.Cancel();
-        _subscription?.Dispose();
-        Connection.Reconnected -= OnChangedAsync;
-        _disposed.Dispose();
-    }
-
     protected override async Task OnInitializedAsync()
     {
-        _unread = await Queries.CountUnreadAsync(UserId, _disposed.Token);
+        _unread = await Queries.CountUnreadAsync(UserId, Disposing);
         if (RendererInfo.IsInteractive)
         {
             // Only runs that end from now on toast; older ones are in the list.
-            _toastedThrough = await Queries.GetLatestIdAsync(UserId, _disposed.Token);
-            _subscription = Feed.Subscribe(RunChangeScope.ForUser(UserId), _ => OnChangedAsync());
-            Connection.Reconnected += OnChangedAsync;
+            _toastedThrough = await Queries.GetLatestIdAsync(UserId, Disposing);
+        }
+
+        // User-scoped: this tab hears about its own user's runs only.
+        Watch(RunChangeScope.ForUser(UserId), _ => OnChangedAsync());
+    }
+
+    private async Task OnChangedAsync()
+    {
+        _unread = await Queries.CountUnreadAsync(UserId, Disposing);
+        foreach (var ended in await Queries.GetCompletedAfterAsync(UserId, _toastedThrough, Disposing))
+        {
+            _toastedThrough = Math.Max(_toastedThrough, ended.Id);
+            Toast(ended);
+        }
+
+        if (_open)
+        {
+            await LoadAsync();
         }
     }
 
-    private Task OnChangedAsync() => InvokeAsync(async () =>
+    /// <summary>The bell lives in the layout, outside any error boundary: a failed refresh must not end the circuit.</summary>
+    protected override Task OnRefreshFailedAsync(Exception exception)
     {
-        try
-        {
-            _unread = await Queries.CountUnreadAsync(UserId, _disposed.Token);
-            foreach (var ended in await Queries.GetCompletedAfterAsync(UserId, _toastedThrough, _disposed.Token))
-            {
-                _toastedThrough = Math.Max(_toastedThrough, ended.Id);
-                Toast(ended);
-            }
-
-            if (_open)
-            {
-                await LoadAsync();
-            }
-
-            StateHasChanged();
-        }
-        catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
-        {
-        }
-        catch (Exception ex)
-        {
-            // The bell lives in the layout, outside any error boundary: a failed refresh must not end the circuit.
-            // The next signal or reconnect tries again.
-            LogRefreshFailed(Logger, ex, UserId);
-        }
-    });
+        LogRefreshFailed(Logger, exception, UserId);
+        return Task.CompletedTask;
+    }
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "Refreshing notifications for user {UserId} failed")]
     private static partial void LogRefreshFailed(ILogger logger, Exception exception, long userId);
@@ -130,7 +108,7 @@ public sealed partial class NotificationCenter : IDisposable
         }
     }
 
-    private async Task LoadAsync() => _items = await Queries.GetNewestAsync(UserId, _take, _disposed.Token);
+    private async Task LoadAsync() => _items = await Queries.GetNewestAsync(UserId, _take, Disposing);
 
     private async Task ShowMoreAsync()
     {
@@ -140,14 +118,14 @@ public sealed partial class NotificationCenter : IDisposable
 
     private async Task MarkReadAsync(NotificationRow item)
     {
-        await Queries.MarkReadAsync(UserId, item.Id, _disposed.Token);
-        _unread = await Queries.CountUnreadAsync(UserId, _disposed.Token);
+        await Queries.MarkReadAsync(UserId, item.Id, Disposing);
+        _unread = await Queries.CountUnreadAsync(UserId, Disposing);
         await LoadAsync();
     }
 
     private async Task MarkAllReadAsync()
     {
-        await Queries.MarkAllReadAsync(UserId, _disposed.Token);
+        await Queries.MarkAllReadAsync(UserId, Disposing);
         _unread = 0;
         await LoadAsync();
     }
@@ -156,8 +134,8 @@ public sealed partial class NotificationCenter : IDisposable
     {
         if (item.ReadAt is null)
         {
-            await Queries.MarkReadAsync(UserId, item.Id, _disposed.Token);
-            _unread = await Queries.CountUnreadAsync(UserId, _disposed.Token);
+            await Queries.MarkReadAsync(UserId, item.Id, Disposing);
+            _unread = await Queries.CountUnreadAsync(UserId, Disposing);
         }
 
         _open = false;

@@ -11,12 +11,10 @@ using OperationsHub.Web.Features.Tenants;
 namespace OperationsHub.Web.Features.Operations;
 
 /// <summary>One run in full, rendered from the database and re-queried whenever the run changes.</summary>
-public sealed partial class RunDetailView : IDisposable
+public sealed partial class RunDetailView
 {
-    private readonly CancellationTokenSource _disposed = new();
     private RunDetails? _details;
     private List<BreadcrumbItem> _breadcrumbs = [];
-    private IDisposable? _subscription;
     private long _subscribedRunId;
     private bool _busy;
     private string _announcement = "";
@@ -26,9 +24,6 @@ public sealed partial class RunDetailView : IDisposable
 
     [Inject]
     private RunCommands Commands { get; set; } = default!;
-
-    [Inject]
-    private IRunChangeFeed Feed { get; set; } = default!;
 
     [Inject]
     private OperationTypeRegistry Registry { get; set; } = default!;
@@ -41,9 +36,6 @@ public sealed partial class RunDetailView : IDisposable
 
     [Inject]
     private NavigationManager Navigation { get; set; } = default!;
-
-    [Inject]
-    private CircuitConnection Connection { get; set; } = default!;
 
     [Inject]
     private TimeProvider Time { get; set; } = default!;
@@ -74,22 +66,6 @@ public sealed partial class RunDetailView : IDisposable
 
     private string OperationsPath => $"/admin/t/{Uri.EscapeDataString(Tenant.ExternalId)}/operations";
 
-    public void Dispose()
-    {
-        _disposed.Cancel();
-        _subscription?.Dispose();
-        Connection.Reconnected -= OnReconnectedAsync;
-        _disposed.Dispose();
-    }
-
-    protected override void OnInitialized()
-    {
-        if (RendererInfo.IsInteractive)
-        {
-            Connection.Reconnected += OnReconnectedAsync;
-        }
-    }
-
     protected override async Task OnParametersSetAsync()
     {
         // Only a view the grid can show goes into the breadcrumb: re-parsed and re-written, never echoed back raw.
@@ -102,11 +78,11 @@ public sealed partial class RunDetailView : IDisposable
             new BreadcrumbItem($"#{RunId}", null),
         ];
 
-        if (RendererInfo.IsInteractive && _subscribedRunId != RunId)
+        if (_subscribedRunId != RunId)
         {
-            _subscription?.Dispose();
+            StopWatching();
             _subscribedRunId = RunId;
-            _subscription = Feed.Subscribe(RunChangeScope.ForRun(RunId), _ => OnRunChangedAsync());
+            Watch(RunChangeScope.ForRun(RunId), _ => LoadAsync());
         }
 
         await LoadAsync();
@@ -115,30 +91,12 @@ public sealed partial class RunDetailView : IDisposable
     private async Task LoadAsync()
     {
         var before = _details?.Run;
-        _details = await Queries.GetDetailsAsync(Tenant.TenantId, RunId, _disposed.Token);
+        _details = await Queries.GetDetailsAsync(Tenant.TenantId, RunId, Disposing);
         if (before is not null && _details is { } now && (before.Status != now.Run.Status || before.Outcome != now.Run.Outcome))
         {
             _announcement = $"Run {now.Run.Id} is now {OperationVisuals.State(now.Run.Status, now.Run.Outcome).Text}.";
         }
     }
-
-    private Task OnRunChangedAsync() => InvokeAsync(async () =>
-    {
-        try
-        {
-            await LoadAsync();
-            StateHasChanged();
-        }
-        catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
-        {
-        }
-        catch (Exception ex)
-        {
-            await DispatchExceptionAsync(ex);
-        }
-    });
-
-    private Task OnReconnectedAsync() => OnRunChangedAsync();
 
     private async Task CancelAsync()
     {
@@ -146,7 +104,7 @@ public sealed partial class RunDetailView : IDisposable
         try
         {
             var user = (await AuthenticationState).User;
-            var result = await Commands.CancelAsync(user, Tenant.ExternalId, RunId, _disposed.Token);
+            var result = await Commands.CancelAsync(user, Tenant.ExternalId, RunId, Disposing);
             if (result.Succeeded)
             {
                 Snackbar.Add("Cancellation requested.", Severity.Info);

@@ -14,17 +14,15 @@ namespace OperationsHub.Web.Features.Operations;
 /// them by re-querying the one page it shows (or, off the first page, by counting what is new). Filters, sort and page
 /// live in the URL.
 /// </summary>
-public sealed partial class RunsView : IDisposable
+public sealed partial class RunsView
 {
     private readonly int[] _pageSizes = [.. RunsFilter.PageSizes];
-    private readonly CancellationTokenSource _disposed = new();
     private MudDataGrid<RunGridRow>? _grid;
     private RunsFilter _filter = new();
     private (RunsFilter Filter, RunGridPage Page)? _loaded;
     private HashSet<long> _rowIds = [];
     private IReadOnlyList<OperationTypeDescriptor> _types = [];
     private RunsSummary? _summary;
-    private IDisposable? _subscription;
     private bool _live = true;
     private bool _missedWhilePaused;
     private bool _forceReload;
@@ -36,16 +34,10 @@ public sealed partial class RunsView : IDisposable
     private RunsGridQuery Query { get; set; } = default!;
 
     [Inject]
-    private IRunChangeFeed Feed { get; set; } = default!;
-
-    [Inject]
     private OperationTypeRegistry Registry { get; set; } = default!;
 
     [Inject]
     private NavigationManager Navigation { get; set; } = default!;
-
-    [Inject]
-    private CircuitConnection Connection { get; set; } = default!;
 
     [Inject]
     private TimeProvider Time { get; set; } = default!;
@@ -61,27 +53,19 @@ public sealed partial class RunsView : IDisposable
         ? "{first_item}-{last_item} of " + RunsGridQuery.CountCap.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + "+"
         : "{first_item}-{last_item} of {all_items}";
 
-    public void Dispose()
-    {
-        _disposed.Cancel();
-        _subscription?.Dispose();
-        Navigation.LocationChanged -= OnLocationChanged;
-        Connection.Reconnected -= OnReconnectedAsync;
-        _disposed.Dispose();
-    }
+    protected override void Dispose(bool disposing) => Navigation.LocationChanged -= OnLocationChanged;
 
     protected override async Task OnInitializedAsync()
     {
         _types = Registry.All.Where(t => !t.Internal).OrderBy(t => t.DisplayName, StringComparer.Ordinal).ToList();
         _filter = ParseUrl(Navigation.Uri);
-        _summary = await Query.GetSummaryAsync(Tenant.TenantId, _disposed.Token);
+        _summary = await Query.GetSummaryAsync(Tenant.TenantId, Disposing);
         Navigation.LocationChanged += OnLocationChanged;
+        // Tenant-scoped: this circuit hears about this tenant's runs only, never anyone else's.
+        Watch(RunChangeScope.ForTenant(Tenant.TenantId), OnRunsChangedAsync);
         if (RendererInfo.IsInteractive)
         {
-            // Tenant-scoped: this circuit hears about this tenant's runs only, never anyone else's.
-            _subscription = Feed.Subscribe(RunChangeScope.ForTenant(Tenant.TenantId), OnRunsChangedAsync);
-            Connection.Reconnected += OnReconnectedAsync;
-            _ = RefreshRelativeTimesAsync(_disposed.Token);
+            _ = RefreshRelativeTimesAsync(Disposing);
         }
     }
 
@@ -137,60 +121,37 @@ public sealed partial class RunsView : IDisposable
         if (live && _missedWhilePaused)
         {
             _missedWhilePaused = false;
-            _summary = await Query.GetSummaryAsync(Tenant.TenantId, _disposed.Token);
+            _summary = await Query.GetSummaryAsync(Tenant.TenantId, Disposing);
             await ReloadGridAsync();
         }
     }
 
     private Task ShowNewestAsync() => ApplyFilterAsync(_filter with { Page = 0, Sort = RunsSort.Newest });
 
-    private Task OnRunsChangedAsync(RunChangeBatch batch) => InvokeAsync(async () =>
+    /// <summary>A throttled batch of this tenant's changes (or, after a reconnect, an overflow: reload everything).</summary>
+    private async Task OnRunsChangedAsync(RunChangeBatch batch)
     {
-        if (_disposed.IsCancellationRequested)
+        if (!_live)
         {
+            _missedWhilePaused = true;
             return;
         }
 
-        try
+        _summary = await Query.GetSummaryAsync(Tenant.TenantId, Disposing);
+        var atHead = _filter.Page == 0 && _filter.Sort == RunsSort.Newest;
+        var touchesPage = batch.Overflowed || batch.Changes.Any(c => _rowIds.Contains(c.RunId));
+        if (atHead || touchesPage)
         {
-            if (!_live)
-            {
-                _missedWhilePaused = true;
-                StateHasChanged();
-                return;
-            }
-
-            _summary = await Query.GetSummaryAsync(Tenant.TenantId, _disposed.Token);
-            var atHead = _filter.Page == 0 && _filter.Sort == RunsSort.Newest;
-            var touchesPage = batch.Overflowed || batch.Changes.Any(c => _rowIds.Contains(c.RunId));
-            if (atHead || touchesPage)
-            {
-                await ReloadGridAsync();
-            }
-
-            var created = batch.Changes.Where(c => c.Version == 1 && !_rowIds.Contains(c.RunId)).Select(c => c.RunId).ToList();
-            if (!atHead && (created.Count > 0 || batch.Overflowed))
-            {
-                _watermark ??= created.Count > 0 ? created.Min() - 1 : _rowIds.DefaultIfEmpty(0).Max();
-                _newRuns = await Query.CountNewerAsync(Tenant.TenantId, Tenant.UserId, _filter, _watermark.Value, _disposed.Token);
-            }
-
-            StateHasChanged();
+            await ReloadGridAsync();
         }
-        catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
+
+        var created = batch.Changes.Where(c => c.Version == 1 && !_rowIds.Contains(c.RunId)).Select(c => c.RunId).ToList();
+        if (!atHead && created.Count > 0)
         {
+            _watermark ??= created.Min() - 1;
+            _newRuns = await Query.CountNewerAsync(Tenant.TenantId, Tenant.UserId, _filter, _watermark.Value, Disposing);
         }
-        catch (Exception ex)
-        {
-            await DispatchExceptionAsync(ex);
-        }
-    });
-
-    private Task OnReconnectedAsync() => InvokeAsync(async () =>
-    {
-        _summary = await Query.GetSummaryAsync(Tenant.TenantId, _disposed.Token);
-        await ReloadGridAsync();
-    });
+    }
 
     private void OnLocationChanged(object? sender, LocationChangedEventArgs e)
     {

@@ -3,19 +3,18 @@ using Microsoft.AspNetCore.Components.Authorization;
 using MudBlazor;
 using OperationsHub.Core.Feed;
 using OperationsHub.Core.Operations;
+using OperationsHub.Web.Features.Live;
 using OperationsHub.Web.Features.Operations;
 using OperationsHub.Web.Features.Tenants;
 
 namespace OperationsHub.Web.Features.StartSurfaces;
 
-public sealed partial class OperationCards : IDisposable
+public sealed partial class OperationCards
 {
-    private readonly CancellationTokenSource _disposed = new();
     private readonly Dictionary<(string Type, string Input), string> _inputs = [];
     private readonly HashSet<string> _starting = new(StringComparer.Ordinal);
     private IReadOnlyList<OperationTypeDescriptor> _types = [];
     private IReadOnlyDictionary<string, OperationCardState> _states = new Dictionary<string, OperationCardState>();
-    private IDisposable? _subscription;
 
     [Inject]
     private OperationCardQueries Queries { get; set; } = default!;
@@ -25,9 +24,6 @@ public sealed partial class OperationCards : IDisposable
 
     [Inject]
     private OperationTypeRegistry Registry { get; set; } = default!;
-
-    [Inject]
-    private IRunChangeFeed Feed { get; set; } = default!;
 
     [Inject]
     private ISnackbar Snackbar { get; set; } = default!;
@@ -46,35 +42,11 @@ public sealed partial class OperationCards : IDisposable
 
     private DateTime Now => Time.GetUtcNow().UtcDateTime;
 
-    public void Dispose()
-    {
-        _disposed.Cancel();
-        _subscription?.Dispose();
-        _disposed.Dispose();
-    }
-
     protected override async Task OnInitializedAsync()
     {
         _types = Registry.All.Where(t => !t.Internal).OrderBy(t => t.DisplayName, StringComparer.Ordinal).ToList();
-        _states = await Queries.GetAsync(Tenant.TenantId, _disposed.Token);
-        if (RendererInfo.IsInteractive)
-        {
-            _subscription = Feed.Subscribe(RunChangeScope.ForTenant(Tenant.TenantId), _ => InvokeAsync(async () =>
-            {
-                try
-                {
-                    _states = await Queries.GetAsync(Tenant.TenantId, _disposed.Token);
-                    StateHasChanged();
-                }
-                catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
-                {
-                }
-                catch (Exception ex)
-                {
-                    await DispatchExceptionAsync(ex);
-                }
-            }));
-        }
+        _states = await Queries.GetAsync(Tenant.TenantId, Disposing);
+        Watch(RunChangeScope.ForTenant(Tenant.TenantId), async _ => _states = await Queries.GetAsync(Tenant.TenantId, Disposing));
     }
 
     private async Task StartAsync(OperationTypeDescriptor type)
@@ -88,7 +60,7 @@ public sealed partial class OperationCards : IDisposable
         {
             var identity = type.IdentityInputs.ToDictionary(i => i, i => Input(type.Type, i).Trim(), StringComparer.Ordinal);
             var user = (await AuthenticationState).User;
-            var result = await Commands.StartAsync(user, Tenant.ExternalId, new StartRunInput(type.Type, identity, Target(type, identity)), _disposed.Token);
+            var result = await Commands.StartAsync(user, Tenant.ExternalId, new StartRunInput(type.Type, identity, Target(type, identity)), Disposing);
             if (!result.Succeeded)
             {
                 Snackbar.Add(result.Message ?? "The operation could not be started.", Severity.Warning);
@@ -109,7 +81,7 @@ public sealed partial class OperationCards : IDisposable
                     return Task.CompletedTask;
                 };
             });
-            _states = await Queries.GetAsync(Tenant.TenantId, _disposed.Token);
+            _states = await Queries.GetAsync(Tenant.TenantId, Disposing);
         }
         finally
         {

@@ -1,0 +1,100 @@
+using Microsoft.AspNetCore.Components;
+using OperationsHub.Core.Feed;
+
+namespace OperationsHub.Web.Features.Live;
+
+/// <summary>
+/// The one live-update pattern: subscribe to the change feed for a scope while the component is interactive, answer
+/// each (already throttled) delivery by re-querying on the renderer's context, re-render, and dispose every
+/// subscription with the component. A dropped circuit that reconnects re-runs the same refresh.
+/// </summary>
+public abstract class LiveComponentBase : ComponentBase, IDisposable
+{
+    private readonly List<IDisposable> _subscriptions = [];
+    private readonly CancellationTokenSource _lifetime = new();
+    private Func<Task>? _onReconnected;
+
+    [Inject]
+    private IRunChangeFeed Feed { get; set; } = default!;
+
+    [Inject]
+    private CircuitConnection Connection { get; set; } = default!;
+
+    /// <summary>Cancelled when the component goes away; pass it to every query.</summary>
+    protected CancellationToken Disposing => _lifetime.Token;
+
+    /// <summary>
+    /// Calls <paramref name="refresh"/> for every delivery on <paramref name="scope"/> (and after a reconnect).
+    /// Does nothing while prerendering: a prerendered component is thrown away, and so would its subscription be.
+    /// </summary>
+    protected void Watch(RunChangeScope scope, Func<RunChangeBatch, Task> refresh)
+    {
+        if (!RendererInfo.IsInteractive)
+        {
+            return;
+        }
+
+        _subscriptions.Add(Feed.Subscribe(scope, batch => InvokeAsync(() => RefreshAsync(() => refresh(batch)))));
+        if (_onReconnected is null)
+        {
+            _onReconnected = () => InvokeAsync(() => RefreshAsync(() => refresh(new RunChangeBatch([], Overflowed: true))));
+            Connection.Reconnected += _onReconnected;
+        }
+    }
+
+    /// <summary>Drops the current subscriptions (when the component starts watching something else).</summary>
+    protected void StopWatching()
+    {
+        foreach (var subscription in _subscriptions)
+        {
+            subscription.Dispose();
+        }
+
+        _subscriptions.Clear();
+        if (_onReconnected is not null)
+        {
+            Connection.Reconnected -= _onReconnected;
+            _onReconnected = null;
+        }
+    }
+
+    /// <summary>
+    /// A refresh failed. By default the error goes to the nearest error boundary; a component outside one (in the
+    /// layout) overrides this so that a failed refresh cannot end the circuit.
+    /// </summary>
+    protected virtual Task OnRefreshFailedAsync(Exception exception) => DispatchExceptionAsync(exception);
+
+    public void Dispose()
+    {
+        _lifetime.Cancel();
+        StopWatching();
+        Dispose(disposing: true);
+        _lifetime.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+    }
+
+    private async Task RefreshAsync(Func<Task> refresh)
+    {
+        if (_lifetime.IsCancellationRequested)
+        {
+            return;
+        }
+
+        try
+        {
+            await refresh();
+            StateHasChanged();
+        }
+        catch (OperationCanceledException) when (_lifetime.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            await OnRefreshFailedAsync(ex);
+        }
+    }
+}
