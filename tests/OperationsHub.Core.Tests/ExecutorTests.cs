@@ -79,6 +79,8 @@ public sealed class ExecutorTests : IAsyncLifetime
             .And.NotContain("hunter2").And.NotContain(TestOperations.Secret).And.NotContain(" at ");
         var completed = (await _hub.GetEventsAsync(run.Id)).Last();
         completed.Message.Should().NotContain("hunter2").And.Contain(RunFailureCodes.HandlerException);
+        var notification = (await _hub.GetNotificationsAsync(run.Id)).Last();
+        notification.Body.Should().Contain(RunFailureCodes.HandlerException).And.Contain("Upstream said no").And.NotContain("hunter2");
     }
 
     [Fact]

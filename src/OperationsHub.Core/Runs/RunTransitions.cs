@@ -4,6 +4,7 @@ using OperationsHub.Core.Data;
 using OperationsHub.Core.Domain;
 using OperationsHub.Core.Feed;
 using OperationsHub.Core.Operations;
+using OperationsHub.Core.Sanitization;
 
 namespace OperationsHub.Core.Runs;
 
@@ -67,7 +68,10 @@ internal sealed class RunTransitions(
                 .SetProperty(r => r.UpdatedAt, now)
                 .SetProperty(r => r.Version, r => r.Version + 1),
             _ => (RunEventKinds.Completed, message),
-            notifyBody: row => RunTexts.CountsText(row.Counts),
+            // The person who started it learns why it failed without opening the run.
+            notifyBody: row => failures.Count == 0
+                ? RunTexts.CountsText(row.Counts)
+                : $"{RunTexts.CountsText(row.Counts)} {failures[0].Code}: {Sanitizer.SanitizeText(failures[0].Message, 200)}",
             now,
             ct);
     }
