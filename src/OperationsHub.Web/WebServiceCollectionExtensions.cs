@@ -12,7 +12,8 @@ internal static class WebServiceCollectionExtensions
     public static IServiceCollection AddHubWeb(this IServiceCollection services)
     {
         services.AddRazorComponents().AddInteractiveServerComponents();
-        services.AddMudServices();
+        // Toasts at the bottom right, clear of the app bar and the notification panel.
+        services.AddMudServices(options => options.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomRight);
         services.AddHttpContextAccessor();
         services.AddProblemDetails();
         services.AddSingleton<TenantAccess>();
