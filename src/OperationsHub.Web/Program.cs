@@ -18,7 +18,10 @@ builder.Services.AddDemo(builder.Configuration);
 
 var app = builder.Build();
 
-await app.Services.MigrateHubDatabaseAsync();
+if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DatabaseOptions>>().Value.MigrateOnStartup)
+{
+    await app.Services.MigrateHubDatabaseAsync();
+}
 await app.Services.SeedDemoAsync();
 
 if (!app.Environment.IsDevelopment())

@@ -51,4 +51,7 @@ public sealed class OperationTypeRegistry
 
     public bool TryGet(string type, [NotNullWhen(true)] out OperationTypeDescriptor? descriptor) =>
         _types.TryGetValue(type, out descriptor);
+
+    /// <summary>The friendly name of a type; the raw type key for one no longer registered (old runs).</summary>
+    public string DisplayNameOf(string type) => _types.TryGetValue(type, out var descriptor) ? descriptor.DisplayName : type;
 }

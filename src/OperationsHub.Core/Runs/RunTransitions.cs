@@ -268,8 +268,6 @@ internal sealed class RunTransitions(
         return row;
     }
 
-    internal string DisplayName(string type) => registry.TryGet(type, out var d) ? d.DisplayName : type;
-
     private UserNotification CompletedNotification(RunAfterTransition row, long userId, string body, DateTime now) => new()
     {
         UserId = userId,
@@ -277,7 +275,7 @@ internal sealed class RunTransitions(
         RunId = row.RunId,
         Kind = NotificationKinds.Completed,
         Outcome = row.Outcome,
-        Title = RunTexts.CompletedTitle(DisplayName(row.Type), row.Outcome),
+        Title = RunTexts.CompletedTitle(registry.DisplayNameOf(row.Type), row.Outcome),
         Body = body,
         CreatedAt = now,
     };

@@ -147,11 +147,9 @@ internal static class RunsApi
         string tenant, long id, string type, RunStatus status, RunOutcome outcome, bool deduped, DateTime created,
         DateTime? started, DateTime? completed, (int Total, int Processed, int Succeeded, int Failed, int Skipped) counts)
     {
-        var escaped = Uri.EscapeDataString(tenant);
-        var idText = id.ToString(CultureInfo.InvariantCulture);
+        var self = $"/api/t/{Uri.EscapeDataString(tenant)}/operations/{id.ToString(CultureInfo.InvariantCulture)}";
         return new RunResource(id, type, status, outcome, deduped, created, started, completed, counts.Total, counts.Processed,
-            counts.Succeeded, counts.Failed, counts.Skipped,
-            new RunLinks($"/api/t/{escaped}/operations/{idText}", $"/admin/t/{escaped}/operations/{idText}"));
+            counts.Succeeded, counts.Failed, counts.Skipped, new RunLinks(self, HubLinks.Run(tenant, id)));
     }
 
     private static IResult Refusal(CommandStatus status, string? message) => status switch

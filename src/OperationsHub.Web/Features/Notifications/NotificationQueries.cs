@@ -16,7 +16,7 @@ public sealed record NotificationRow(
     string TenantExternalId,
     string TenantName)
 {
-    public string RunLink => $"/admin/t/{Uri.EscapeDataString(TenantExternalId)}/operations/{RunId}";
+    public string RunLink => Tenants.HubLinks.Run(TenantExternalId, RunId);
 }
 
 /// <summary>

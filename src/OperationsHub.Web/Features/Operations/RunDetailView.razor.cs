@@ -64,7 +64,7 @@ public sealed partial class RunDetailView
 
     private TimeSpan? RunTime => _details?.Run.StartedAt is { } started ? (_details.Run.CompletedAt ?? Now) - started : null;
 
-    private string OperationsPath => $"/admin/t/{Uri.EscapeDataString(Tenant.ExternalId)}/operations";
+    private string OperationsPath => HubLinks.Operations(Tenant.ExternalId);
 
     protected override async Task OnParametersSetAsync()
     {
@@ -73,7 +73,7 @@ public sealed partial class RunDetailView
         var back = From is null ? "" : RunsFilter.Parse(From, known).ToQuery();
         _breadcrumbs =
         [
-            new BreadcrumbItem(Tenant.Name, $"/admin/t/{Uri.EscapeDataString(Tenant.ExternalId)}"),
+            new BreadcrumbItem(Tenant.Name, HubLinks.Dashboard(Tenant.ExternalId)),
             new BreadcrumbItem("Operations", back.Length == 0 ? OperationsPath : $"{OperationsPath}?{back}"),
             new BreadcrumbItem($"#{RunId}", null),
         ];
@@ -124,7 +124,7 @@ public sealed partial class RunDetailView
 
     private async Task CopyLinkAsync()
     {
-        var link = Navigation.ToAbsoluteUri($"{OperationsPath}/{RunId}").ToString();
+        var link = Navigation.ToAbsoluteUri(HubLinks.Run(Tenant.ExternalId, RunId)).ToString();
         try
         {
             await JS.InvokeVoidAsync("navigator.clipboard.writeText", link);
@@ -137,5 +137,5 @@ public sealed partial class RunDetailView
         }
     }
 
-    private string RunLink(long runId) => $"{OperationsPath}/{runId}" + (From is null ? "" : $"?from={Uri.EscapeDataString(From)}");
+    private string RunLink(long runId) => HubLinks.Run(Tenant.ExternalId, runId) + (From is null ? "" : $"?from={Uri.EscapeDataString(From)}");
 }

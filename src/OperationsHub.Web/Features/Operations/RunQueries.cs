@@ -38,10 +38,8 @@ public sealed record RunDetails(
     IReadOnlyList<RunEventRow> Events,
     IReadOnlyList<EarlierRun> EarlierRuns);
 
-public sealed record TenantRunCounts(int Queued, int Running, int FailedLast24Hours);
-
 /// <summary>The reads the operations pages need, shaped by the screens; never a DbContext in a component.</summary>
-public sealed class RunQueries(IDbContextFactory<HubDbContext> dbFactory, OperationTypeRegistry registry, TimeProvider time)
+public sealed class RunQueries(IDbContextFactory<HubDbContext> dbFactory, OperationTypeRegistry registry)
 {
     public async Task<RunDetails?> GetDetailsAsync(long tenantId, long runId, CancellationToken cancellationToken)
     {
@@ -60,23 +58,11 @@ public sealed class RunQueries(IDbContextFactory<HubDbContext> dbFactory, Operat
             .Take(10)
             .Select(r => new EarlierRun(r.Id, r.Status, r.Outcome, r.CreatedAt, r.InitiatorName))
             .ToListAsync(cancellationToken);
-        var row = new RunRow(run.Id, run.Type, DisplayName(run.Type), run.Status, run.Outcome, run.InitiatorName,
+        var row = new RunRow(run.Id, run.Type, registry.DisplayNameOf(run.Type), run.Status, run.Outcome, run.InitiatorName,
             run.CreatedAt, run.StartedAt, run.CompletedAt, run.ProcessedCount, run.TotalCount);
         return new RunDetails(row, RunJson.DeserializeContext(run.ContextJson), RunJson.DeserializeFailures(run.FailuresJson),
             run.FailureTotal, run.SucceededCount, run.FailedCount, run.SkippedCount, run.Attempt, run.InitiatorUserId,
             run.CancelRequestedAt, run.RunIdentityHash, events, earlier);
     }
 
-    public async Task<TenantRunCounts> GetCountsAsync(long tenantId, CancellationToken cancellationToken)
-    {
-        var since = time.GetUtcNow().UtcDateTime.AddHours(-24);
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var queued = await db.Runs.CountAsync(r => r.TenantId == tenantId && r.Status == RunStatus.Queued, cancellationToken);
-        var running = await db.Runs.CountAsync(r => r.TenantId == tenantId && r.Status == RunStatus.Running, cancellationToken);
-        var failed = await db.Runs.CountAsync(r => r.TenantId == tenantId && r.Status == RunStatus.Completed
-            && r.Outcome == RunOutcome.Failed && r.CompletedAt >= since, cancellationToken);
-        return new TenantRunCounts(queued, running, failed);
-    }
-
-    private string DisplayName(string type) => registry.TryGet(type, out var d) ? d.DisplayName : type;
 }

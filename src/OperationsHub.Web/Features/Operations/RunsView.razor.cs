@@ -47,7 +47,7 @@ public sealed partial class RunsView
 
     private DateTime Now => Time.GetUtcNow().UtcDateTime;
 
-    private string BasePath => $"/admin/t/{Uri.EscapeDataString(Tenant.ExternalId)}/operations";
+    private string BasePath => HubLinks.Operations(Tenant.ExternalId);
 
     private string PagerInfo => _loaded?.Page.TotalIsCapped == true
         ? "{first_item}-{last_item} of " + RunsGridQuery.CountCap.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + "+"
@@ -229,10 +229,10 @@ public sealed partial class RunsView
     private string RunLink(long runId)
     {
         var from = _filter.ToQuery();
-        return $"{BasePath}/{runId}" + (from.Length == 0 ? "" : $"?from={Uri.EscapeDataString(from)}");
+        return HubLinks.Run(Tenant.ExternalId, runId) + (from.Length == 0 ? "" : $"?from={Uri.EscapeDataString(from)}");
     }
 
-    private string DisplayName(string type) => Registry.TryGet(type, out var d) ? d.DisplayName : type;
+    private string DisplayName(string type) => Registry.DisplayNameOf(type);
 
     private TimeSpan? DurationOf(RunGridRow row) => row.StartedAt is not { } started ? null
         : (row.CompletedAt ?? Now) - started;

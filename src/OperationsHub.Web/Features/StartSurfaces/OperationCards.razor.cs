@@ -104,5 +104,5 @@ public sealed partial class OperationCards
         _ => input.Replace('_', ' '),
     };
 
-    private string RunLink(long runId) => $"/admin/t/{Uri.EscapeDataString(Tenant.ExternalId)}/operations/{runId}";
+    private string RunLink(long runId) => HubLinks.Run(Tenant.ExternalId, runId);
 }
