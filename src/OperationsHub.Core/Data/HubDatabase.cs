@@ -41,7 +41,7 @@ public static class HubDatabase
     }
 
     /// <summary>Makes sure the folder of a file database exists, so a fresh clone runs without set-up.</summary>
-    private static string PrepareSqliteConnectionString(string connectionString)
+    internal static string PrepareSqliteConnectionString(string connectionString)
     {
         var builder = new SqliteConnectionStringBuilder(connectionString);
         if (!string.IsNullOrEmpty(builder.DataSource)

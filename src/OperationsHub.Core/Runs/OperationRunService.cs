@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -20,6 +19,15 @@ public sealed partial class OperationRunService
 {
     // A completed run can free its identity between our failed insert and our look-up; a few retries settle it.
     private const int MaxInsertAttempts = 5;
+    private const int SqliteConstraintUnique = 2067;
+
+    // The run, queued, with its counters at zero; the partial unique index on active identities decides dedupe.
+    private const string InsertRunSql =
+        "INSERT INTO operation_runs (tenant_id, type, status, outcome, run_identity_hash, target, context_json,"
+        + " total_count, processed_count, succeeded_count, failed_count, skipped_count, failure_total,"
+        + " initiator_user_id, initiator_name, created_at, updated_at, attempt, version)"
+        + " VALUES (@tenant_id, @type, 'Queued', 'Pending', @hash, @target, @context, 0, 0, 0, 0, 0, 0,"
+        + " @initiator_user_id, @initiator_name, @now, @now, 0, 1) RETURNING id";
 
     private readonly IDbContextFactory<HubDbContext> _dbFactory;
     private readonly WriteGate _writeGate;
@@ -117,52 +125,45 @@ public sealed partial class OperationRunService
     {
         var now = _transitions.UtcNow;
         var initiatorName = request.Initiator is null ? null : Sanitizer.SanitizeText(request.Initiator.DisplayName, 200);
-        var run = new OperationRun
-        {
-            TenantId = request.TenantId,
-            Type = request.Type,
-            Status = RunStatus.Queued,
-            Outcome = RunOutcome.Pending,
-            RunIdentityHash = hash,
-            Target = target,
-            ContextJson = contextJson,
-            InitiatorUserId = request.Initiator?.UserId,
-            InitiatorName = initiatorName,
-            CreatedAt = now,
-            UpdatedAt = now,
-            Version = 1,
-        };
-
-        await using var db = await _dbFactory.CreateDbContextAsync(ct);
-        db.Runs.Add(run);
         var by = initiatorName is null ? "by the system" : $"by {initiatorName}";
-        db.RunEvents.Add(new OperationRunEvent { Run = run, Kind = RunEventKinds.Created, Message = $"Queued {by}.", At = now });
-        if (request.Initiator is { } initiator)
+        var id = await _writeGate.WriteAsync<long?>(writer =>
         {
-            db.Notifications.Add(new UserNotification
+            var insert = writer.Command(InsertRunSql);
+            insert.Parameters.AddWithValue("@tenant_id", request.TenantId);
+            insert.Parameters.AddWithValue("@type", request.Type);
+            insert.Parameters.AddWithValue("@hash", hash);
+            insert.Parameters.AddWithValue("@target", (object?)target ?? DBNull.Value);
+            insert.Parameters.AddWithValue("@context", contextJson);
+            insert.Parameters.AddWithValue("@initiator_user_id", (object?)request.Initiator?.UserId ?? DBNull.Value);
+            insert.Parameters.AddWithValue("@initiator_name", (object?)initiatorName ?? DBNull.Value);
+            insert.Parameters.AddWithValue("@now", now);
+            long runId;
+            try
             {
-                UserId = initiator.UserId,
-                TenantId = request.TenantId,
-                Run = run,
-                Kind = NotificationKinds.Queued,
-                Outcome = RunOutcome.Pending,
-                Title = RunTexts.QueuedTitle(descriptor.DisplayName),
-                Body = target is null ? "Queued." : $"Queued for {target}.",
-                CreatedAt = now,
-            });
-        }
+                runId = (long)insert.ExecuteScalar()!;
+            }
+            catch (SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteConstraintUnique)
+            {
+                return null; // an active run of the same identity exists (the failed statement wrote nothing)
+            }
 
-        try
-        {
-            using var gate = await _writeGate.EnterAsync(ct);
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException ex) when (IsUniqueViolation(ex))
+            RunTransitions.InsertEvent(writer, runId, RunEventKinds.Created, $"Queued {by}.", now);
+            if (request.Initiator is { } initiator)
+            {
+                RunTransitions.InsertNotification(writer, initiator.UserId, request.TenantId, runId, NotificationKinds.Queued,
+                    RunOutcome.Pending, RunTexts.QueuedTitle(descriptor.DisplayName),
+                    target is null ? "Queued." : $"Queued for {target}.", now);
+            }
+
+            return runId;
+        }, ct);
+
+        if (id is not { } newId)
         {
             return null;
         }
 
-        return new RunSummary(run.Id, run.TenantId, run.Type, run.Status, run.Outcome, run.CreatedAt, run.InitiatorUserId);
+        return new RunSummary(newId, request.TenantId, request.Type, RunStatus.Queued, RunOutcome.Pending, now, request.Initiator?.UserId);
     }
 
     private async Task<RunSummary> DispatchAsync(RunSummary run, CancellationToken ct)
@@ -220,13 +221,6 @@ public sealed partial class OperationRunService
         var target = request.Target is null ? null : Sanitizer.SanitizeText(request.Target, Sanitizer.MaxValueLength);
         return new RunContext(target, inputs);
     }
-
-    private static bool IsUniqueViolation(DbUpdateException ex) => ex.InnerException switch
-    {
-        SqliteException sqlite => sqlite.SqliteExtendedErrorCode == 2067, // SQLITE_CONSTRAINT_UNIQUE
-        DbException db => db.SqlState == "23505", // PostgreSQL unique_violation
-        _ => false,
-    };
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Run {RunId} ({Type}) created for tenant {TenantId}")]
     private static partial void LogRunCreated(ILogger logger, long runId, string type, long tenantId);

@@ -28,31 +28,12 @@ internal sealed partial class RunExecutor(
 {
     public async Task ExecuteAsync(long runId, CancellationToken stopping)
     {
-        var queued = await LoadStateAsync(runId, stopping);
-        if (queued is null || queued.Status != RunStatus.Queued)
-        {
-            LogNotQueued(logger, runId, queued?.Status);
-            return;
-        }
-
-        if (!registry.TryGet(queued.Type, out var descriptor))
-        {
-            var failure = new RunFailure(RunFailureCodes.UnknownOperationType,
-                $"No handler is registered for the operation type '{Sanitizer.SanitizeKey(queued.Type)}'.");
-            if (await transitions.TryFailQueuedAsync(runId, failure, CancellationToken.None) is not null)
-            {
-                metrics.RunCompleted(queued.Type, RunOutcome.Failed);
-                LogUnknownType(logger, runId, Sanitizer.SanitizeKey(queued.Type));
-            }
-
-            return;
-        }
-
+        // Claim first: the conditional UPDATE is the check. Only a refused claim costs a read, to learn why.
         var settings = options.Value;
         var run = await transitions.TryClaimAsync(runId, identity.Name, settings.LeaseDuration, stopping);
         if (run is null)
         {
-            LogClaimLost(logger, runId);
+            await ExplainRefusedClaimAsync(runId, stopping);
             return;
         }
 
@@ -73,7 +54,7 @@ internal sealed partial class RunExecutor(
         RunOutcome? outcome;
         try
         {
-            outcome = await RunHandlerAsync(descriptor, context, signals, stopping, handlerCancellation.Token);
+            outcome = await RunHandlerAsync(run.Type, context, signals, stopping, handlerCancellation.Token);
         }
         finally
         {
@@ -108,9 +89,34 @@ internal sealed partial class RunExecutor(
         LogCompleted(logger, runId, run.Type, final, duration.TotalMilliseconds);
     }
 
+    /// <summary>A claim is refused when the run is no longer queued (normal) or when nobody here can run its type.</summary>
+    private async Task ExplainRefusedClaimAsync(long runId, CancellationToken stopping)
+    {
+        var state = await LoadStateAsync(runId, stopping);
+        if (state is null || state.Status != RunStatus.Queued)
+        {
+            LogNotQueued(logger, runId, state?.Status);
+            return;
+        }
+
+        if (registry.TryGet(state.Type, out _))
+        {
+            LogClaimLost(logger, runId); // it was requeued or re-dispatched between the claim and this read
+            return;
+        }
+
+        var failure = new RunFailure(RunFailureCodes.UnknownOperationType,
+            $"No handler is registered for the operation type '{Sanitizer.SanitizeKey(state.Type)}'.");
+        if (await transitions.TryFailQueuedAsync(runId, failure, CancellationToken.None) is not null)
+        {
+            metrics.RunCompleted(state.Type, RunOutcome.Failed);
+            LogUnknownType(logger, runId, Sanitizer.SanitizeKey(state.Type));
+        }
+    }
+
     /// <summary>Runs the handler and maps the result; null means "not ours to complete" (shutdown or lease lost).</summary>
     private async Task<RunOutcome?> RunHandlerAsync(
-        OperationTypeDescriptor descriptor,
+        string type,
         OperationContext context,
         ExecutionSignals signals,
         CancellationToken stopping,
@@ -119,7 +125,7 @@ internal sealed partial class RunExecutor(
         try
         {
             await using var scope = scopeFactory.CreateAsyncScope();
-            var handler = scope.ServiceProvider.GetRequiredKeyedService<IOperationHandler>(descriptor.Type);
+            var handler = scope.ServiceProvider.GetRequiredKeyedService<IOperationHandler>(type);
             await handler.ExecuteAsync(context, handlerToken);
             return context.OutcomeFromReports();
         }
