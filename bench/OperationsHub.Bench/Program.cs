@@ -3,7 +3,7 @@ using OperationsHub.Bench;
 // Benchmarks print their numbers; they never assert timings. See BENCHMARKS.md at the repository root for results.
 return args.FirstOrDefault() switch
 {
-    "drain" => await DrainBenchmark.RunAsync(args),
+    "throughput" => await OperationsHub.Bench.Throughput.ThroughputBenchmark.RunAsync(args),
     "grid" => await GridBenchmark.RunAsync(args),
     _ => Usage(),
 };
@@ -12,7 +12,9 @@ static int Usage()
 {
     Console.WriteLine("""
         usage: dotnet run -c Release --project bench/OperationsHub.Bench -- <benchmark> [options]
-          drain [count]            N no-op runs end to end through the engine on SQLite (default 5000)
+          throughput [count] [--only name,name]
+                                   N no-op runs (default 10000) through OperationsHub, Hangfire (default, tuned),
+                                   Quartz's ADO job store (default, tuned) and a raw SQLite floor
           grid [rows] [--keep]     the runs grid's queries on a generated tenant of N runs (default 1000000)
         """);
     return 2;

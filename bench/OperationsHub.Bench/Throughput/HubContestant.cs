@@ -1,0 +1,100 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OperationsHub.Core;
+using OperationsHub.Core.Data;
+using OperationsHub.Core.Domain;
+using OperationsHub.Core.Operations;
+using OperationsHub.Core.Runs;
+
+namespace OperationsHub.Bench.Throughput;
+
+/// <summary>
+/// OperationsHub as shipped: <see cref="OperationRunService.StartAsync"/> (dedupe insert with its timeline event and
+/// the initiator's "queued" notification), Quartz dispatch, claim, complete (event and "finished" notification).
+/// Everything the grid, the detail page and the bell read is written.
+/// </summary>
+internal sealed class HubContestant : Contestant
+{
+    private IHost? _host;
+    private string _connectionString = "";
+    private long _tenantId;
+    private long _userId;
+
+    public override string Name => "OperationsHub";
+
+    public override string Settings =>
+        "product defaults: Worker:MaxConcurrency 8, WAL, synchronous=NORMAL, group commit; each run starts with an "
+        + "initiator, so it also writes the run's timeline events and the initiator's two notifications";
+
+    public override async Task PrepareAsync(string directory)
+    {
+        _connectionString = $"Data Source={Path.Combine(directory, "hub.db")}";
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Database:ConnectionString"] = _connectionString,
+        });
+        builder.Services.AddOperationsHub(builder.Configuration);
+        builder.Services.AddOperationType<NoopHandler>(new OperationTypeDescriptor("noop", "No-op") { Internal = true });
+        _host = builder.Build();
+        await _host.Services.MigrateHubDatabaseAsync();
+
+        var factory = _host.Services.GetRequiredService<IDbContextFactory<HubDbContext>>();
+        await using (var db = await factory.CreateDbContextAsync())
+        {
+            var tenant = new Tenant { ExternalId = "bench", Name = "Bench" };
+            var user = new HubUser { DisplayName = "Bench Admin", Email = "bench@contoso.test", NormalizedEmail = "BENCH@CONTOSO.TEST" };
+            db.Tenants.Add(tenant);
+            db.Users.Add(user);
+            await db.SaveChangesAsync();
+            _tenantId = tenant.Id;
+            _userId = user.Id;
+        }
+
+        await _host.StartAsync();
+    }
+
+    public override async Task<int> DrainAsync(int count)
+    {
+        var service = _host!.Services.GetRequiredService<OperationRunService>();
+        var initiator = new RunInitiator(_userId, "Bench Admin");
+        await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = Producers }, async (i, ct) =>
+            await service.StartAsync(new StartRunRequest
+            {
+                TenantId = _tenantId,
+                Type = "noop",
+                Initiator = initiator,
+                IdentityInputs = new Dictionary<string, string> { ["n"] = i.ToString(CultureInfo.InvariantCulture) },
+            }, ct));
+
+        await using var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var completed = connection.CreateCommand();
+        completed.CommandText = "SELECT count(*) FROM operation_runs WHERE status = 'Completed'";
+        await WaitUntilAsync(async () => (long)(await completed.ExecuteScalarAsync())! >= count);
+
+        await using var succeeded = connection.CreateCommand();
+        succeeded.CommandText = "SELECT count(*) FROM operation_runs WHERE outcome = 'Succeeded'";
+        return (int)(long)(await succeeded.ExecuteScalarAsync())!;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (_host is not null)
+        {
+            await _host.StopAsync();
+            _host.Dispose();
+        }
+    }
+
+    private sealed class NoopHandler : IOperationHandler
+    {
+        public Task ExecuteAsync(IOperationContext context, CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
