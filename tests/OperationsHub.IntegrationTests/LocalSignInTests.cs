@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,7 +9,7 @@ using OperationsHub.IntegrationTests.Infrastructure;
 namespace OperationsHub.IntegrationTests;
 
 /// <summary>The real sign-in form: antiforgery, password hash, cookie, lockout, local-only return URLs, sign-out.</summary>
-public sealed partial class LocalSignInTests : IAsyncLifetime
+public sealed class LocalSignInTests : IAsyncLifetime
 {
     private const string Password = "Correct-horse-42";
     private readonly HubAppFactory _app = new();
@@ -137,7 +136,7 @@ public sealed partial class LocalSignInTests : IAsyncLifetime
     }
 
     /// <summary>A cookie-keeping client that fills in the antiforgery token the way a browser's form would.</summary>
-    private sealed partial class CookieBrowser(HubAppFactory app) : IDisposable
+    private sealed class CookieBrowser(HubAppFactory app) : IDisposable
     {
         private readonly HttpClient _client = app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions
         {
@@ -145,24 +144,11 @@ public sealed partial class LocalSignInTests : IAsyncLifetime
             HandleCookies = true,
         });
 
-        public async Task<HttpResponseMessage> SignInAsync(string email, string password, string returnUrl)
-        {
-            var loginUrl = $"/account/login?returnUrl={Uri.EscapeDataString(returnUrl)}";
-            var token = await AntiforgeryTokenFromAsync(loginUrl);
-            return await PostAsync(loginUrl, new()
-            {
-                ["__RequestVerificationToken"] = token,
-                ["_handler"] = "login",
-                ["Input.Email"] = email,
-                ["Input.Password"] = password,
-            });
-        }
+        public Task<HttpResponseMessage> SignInAsync(string email, string password, string returnUrl) =>
+            FormSignIn.SignInAsync(_client, email, password, returnUrl, TestContext.Current.CancellationToken);
 
-        public async Task<string> AntiforgeryTokenFromAsync(string url)
-        {
-            var html = await _client.GetStringAsync(url, TestContext.Current.CancellationToken);
-            return TokenPattern().Match(html).Groups[1].Value;
-        }
+        public Task<string> AntiforgeryTokenFromAsync(string url) =>
+            FormSignIn.AntiforgeryTokenFromAsync(_client, url, TestContext.Current.CancellationToken);
 
         public Task<HttpResponseMessage> GetAsync(string url) => _client.GetAsync(url, TestContext.Current.CancellationToken);
 
@@ -171,7 +157,5 @@ public sealed partial class LocalSignInTests : IAsyncLifetime
 
         public void Dispose() => _client.Dispose();
 
-        [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]
-        private static partial Regex TokenPattern();
     }
 }
