@@ -40,6 +40,17 @@ public static class HubDatabase
         return services;
     }
 
+    /// <summary>
+    /// Whether <paramref name="exception"/> means the database is busy or locked by another writer past the busy
+    /// timeout: a passing condition, nothing was written, and the same request may succeed in a moment.
+    /// </summary>
+    public static bool IsBusy(Exception exception) =>
+        exception is SqliteException { SqliteErrorCode: SqliteBusy or SqliteLocked }
+        || exception.InnerException is { } inner && IsBusy(inner);
+
+    private const int SqliteBusy = 5;
+    private const int SqliteLocked = 6;
+
     /// <summary>Makes sure the folder of a file database exists, so a fresh clone runs without set-up.</summary>
     internal static string PrepareSqliteConnectionString(string connectionString)
     {

@@ -25,6 +25,9 @@ public class HubAppFactory : WebApplicationFactory<Program>
 
     public TestWorld World { get; } = new();
 
+    /// <summary>The app's SQLite file, for drills that open a connection of their own (another process's writer).</summary>
+    public string DatabasePath => Path.Combine(_directory.FullName, "hub.db");
+
     /// <summary>Extra settings a derived factory adds (Entra ID mode, demo data).</summary>
     protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
 
@@ -39,7 +42,7 @@ public class HubAppFactory : WebApplicationFactory<Program>
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseSetting("Database:ConnectionString", $"Data Source={Path.Combine(_directory.FullName, "hub.db")}");
+        builder.UseSetting("Database:ConnectionString", $"Data Source={DatabasePath}");
         builder.UseSetting("Demo:Enabled", "false");
         builder.UseSetting("Worker:Enabled", "false");
         foreach (var (key, value) in Settings)

@@ -157,8 +157,20 @@ internal static class RunsApi
         CommandStatus.Unauthenticated => Problem(StatusCodes.Status401Unauthorized, "Sign in first.", null),
         CommandStatus.NotFound => Problem(StatusCodes.Status404NotFound, "Not found.", "The tenant or run does not exist."),
         CommandStatus.Conflict => Problem(StatusCodes.Status409Conflict, "Conflict.", message),
+        CommandStatus.Unavailable => new RetryAfter(
+            Problem(StatusCodes.Status503ServiceUnavailable, "The hub is busy; try again shortly.", message), Seconds: 5),
         _ => Problem(StatusCodes.Status403Forbidden, "Forbidden.", message ?? "You do not have access to this tenant or run."),
     };
+
+    /// <summary>A result with a Retry-After header: a busy database is a passing condition.</summary>
+    private sealed record RetryAfter(IResult Inner, int Seconds) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = Seconds.ToString(CultureInfo.InvariantCulture);
+            return Inner.ExecuteAsync(httpContext);
+        }
+    }
 
     private static IResult TooLarge() => Problem(StatusCodes.Status413PayloadTooLarge, "The request body is too large.",
         $"A start request may be at most {MaxBodyBytes / 1024} KB.");

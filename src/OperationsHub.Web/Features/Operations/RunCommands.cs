@@ -15,6 +15,9 @@ public enum CommandStatus
     Forbidden,
     Invalid,
     Conflict,
+
+    /// <summary>The database is busy past its timeout; nothing was changed and the caller may try again.</summary>
+    Unavailable,
 }
 
 public sealed record CommandResult<T>(CommandStatus Status, T? Value = default, string? Message = null, string? Field = null)
@@ -77,16 +80,23 @@ public sealed class RunCommands(
             return new(CommandStatus.Invalid, Message: $"At most {MaxInputs} inputs of up to {MaxInputLength} characters each.", Field: "inputs");
         }
 
-        var result = await runs.StartAsync(new StartRunRequest
+        try
         {
-            TenantId = tenant.TenantId,
-            Type = descriptor.Type,
-            IdentityInputs = identity,
-            Inputs = extra,
-            Target = input.Target,
-            Initiator = new RunInitiator(tenant.UserId, tenant.UserName),
-        }, cancellationToken);
-        return new(CommandStatus.Ok, result);
+            var result = await runs.StartAsync(new StartRunRequest
+            {
+                TenantId = tenant.TenantId,
+                Type = descriptor.Type,
+                IdentityInputs = identity,
+                Inputs = extra,
+                Target = input.Target,
+                Initiator = new RunInitiator(tenant.UserId, tenant.UserName),
+            }, cancellationToken);
+            return new(CommandStatus.Ok, result);
+        }
+        catch (Exception ex) when (HubDatabase.IsBusy(ex))
+        {
+            return new(CommandStatus.Unavailable, Message: BusyMessage("started"));
+        }
     }
 
     public async Task<CommandResult<bool>> CancelAsync(
@@ -109,10 +119,20 @@ public sealed class RunCommands(
             }
         }
 
-        return await runs.CancelAsync(runId, tenant.UserName, cancellationToken)
-            ? new(CommandStatus.Ok, true)
-            : new(CommandStatus.Conflict, false, "The run has already finished or is already being cancelled.");
+        try
+        {
+            return await runs.CancelAsync(runId, tenant.UserName, cancellationToken)
+                ? new(CommandStatus.Ok, true)
+                : new(CommandStatus.Conflict, false, "The run has already finished or is already being cancelled.");
+        }
+        catch (Exception ex) when (HubDatabase.IsBusy(ex))
+        {
+            return new(CommandStatus.Unavailable, Message: BusyMessage("cancelled"));
+        }
     }
+
+    private static string BusyMessage(string what) =>
+        $"The hub's database is busy right now, so nothing was {what}. Try again in a few seconds.";
 
     private static CommandStatus Map(AccessStatus status) => status switch
     {
