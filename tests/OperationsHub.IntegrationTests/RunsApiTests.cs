@@ -99,6 +99,8 @@ public sealed class RunsApiTests : IAsyncLifetime
     [InlineData("{\"type\":\"\"}", "type")]
     [InlineData("{}", "type")]
     [InlineData("{\"type\":\"restore\"}", "identityInputs")]
+    [InlineData("{\"type\":\"backup\",\"inputs\":{\"k0\":null}}", "inputs")] // found by the fuzz drill: was a 500
+    [InlineData("{\"type\":\"restore\",\"identityInputs\":{\"backup_id\":\"b1\",\"extra\":null}}", "inputs")]
     public async Task Post_InvalidRequest_IsAValidationProblem(string json, string field)
     {
         using var client = _app.CreateClientFor(World.AlphaOwner);

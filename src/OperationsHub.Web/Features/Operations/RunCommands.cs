@@ -73,6 +73,12 @@ public sealed class RunCommands(
         }
 
         var extra = input.Inputs ?? new Dictionary<string, string>();
+        // JSON callers can send null where a string belongs; say which input, rather than fail on it later.
+        if (identity.Concat(extra).FirstOrDefault(p => p.Value is null) is { Key: { } withoutValue })
+        {
+            return new(CommandStatus.Invalid, Message: $"The input '{Core.Sanitization.Sanitizer.SanitizeKey(withoutValue)}' needs a text value.", Field: "inputs");
+        }
+
         if (identity.Count + extra.Count > MaxInputs
             || identity.Concat(extra).Any(p => p.Key.Length > 64 || p.Value.Length > MaxInputLength)
             || input.Target?.Length > MaxInputLength)
