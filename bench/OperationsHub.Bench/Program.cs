@@ -5,6 +5,8 @@ return args.FirstOrDefault() switch
 {
     "throughput" => await OperationsHub.Bench.Throughput.ThroughputBenchmark.RunAsync(args),
     "grid" => await GridBenchmark.RunAsync(args),
+    "push" => await OperationsHub.Bench.Live.PushBenchmark.RunAsync(args),
+    "circuits" => await OperationsHub.Bench.Live.CircuitMemoryBenchmark.RunAsync(args),
     _ => Usage(),
 };
 
@@ -15,6 +17,10 @@ static int Usage()
           throughput [count] [--only name,name]
                                    N no-op runs (default 10000) through OperationsHub, Hangfire (default, tuned),
                                    Quartz's ADO job store (default, tuned) and a raw SQLite floor
+          push [changes] [pages...]
+                                   commit-to-DOM latency of run completions on Chromium pages (default 500; 1 and 100 pages)
+          circuits [pages] [minutes]
+                                   server memory per open runs-page circuit, and its growth under updates (default 100, 10)
           grid [rows] [--keep]     the runs grid's queries on a generated tenant of N runs (default 1000000)
         """);
     return 2;

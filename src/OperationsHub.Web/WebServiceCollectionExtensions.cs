@@ -22,6 +22,7 @@ internal static class WebServiceCollectionExtensions
         services.AddSingleton<Features.Notifications.NotificationQueries>();
         services.AddSingleton<Features.StartSurfaces.OperationCardQueries>();
         services.AddScoped<Features.Live.CircuitConnection>();
+        services.AddSingleton<Features.Live.SharedReads>();
         services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler, Features.Live.CircuitConnectionHandler>();
         services.AddSingleton<RunCommands>();
         services.AddSingleton<UserPreferences>();

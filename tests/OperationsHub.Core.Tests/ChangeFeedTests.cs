@@ -66,6 +66,36 @@ public sealed class ChangeFeedTests
     }
 
     [Fact]
+    public async Task ASlowSubscriber_IsAskedLessOften_AndAFastOneAgainAtTheUsualInterval()
+    {
+        var sink = new Sink();
+        var cost = TimeSpan.FromMilliseconds(60); // each delivery "takes" 60 ms of the clock: 5 x 60 = 300 ms between
+        using var _ = _feed.Subscribe(RunChangeScope.ForTenant(1), async batch =>
+        {
+            _time.Advance(cost);
+            await sink.Receive(batch);
+        });
+        _feed.Publish(Change(runId: 1, version: 1));
+        await sink.WaitForDeliveriesAsync(1);
+
+        _feed.Publish(Change(runId: 1, version: 2));
+        _time.Advance(Interval * 2); // 60 + 200 ms since the last delivery started: past the usual interval
+        await Task.Delay(50, TestContext.Current.CancellationToken);
+        sink.Count.Should().Be(1, "a delivery that took 60 ms holds the next one back for 300 ms, not 100");
+
+        _time.Advance(TimeSpan.FromMilliseconds(40));
+        await sink.WaitForDeliveriesAsync(2);
+
+        cost = TimeSpan.Zero; // the machine is idle again
+        _time.Advance(TimeSpan.FromSeconds(1));
+        _feed.Publish(Change(runId: 1, version: 3));
+        await sink.WaitForDeliveriesAsync(3);
+        _feed.Publish(Change(runId: 1, version: 4));
+        _time.Advance(Interval);
+        await sink.WaitForDeliveriesAsync(4);
+    }
+
+    [Fact]
     public async Task Subscribe_Scopes_SeeOnlyTheirOwnRuns()
     {
         var tenantOne = new Sink();

@@ -9,7 +9,7 @@ namespace OperationsHub.Bench.Throughput;
 /// </summary>
 internal sealed class HangfireContestant(bool tuned) : Contestant
 {
-    /// <summary>Tuned: the workers and queue polling that drained fastest here (see BENCHMARKS.md for the sweep).</summary>
+    /// <summary>Tuned: as many workers as the hub has, and a queue poll short enough never to leave a worker idle.</summary>
     public const int TunedWorkers = 8;
 
     private static readonly TimeSpan TunedQueuePoll = TimeSpan.FromMilliseconds(50);

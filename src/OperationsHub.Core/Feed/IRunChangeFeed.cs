@@ -36,6 +36,12 @@ public interface IRunChangeFeed
     void Publish(RunChanged change);
 
     /// <summary>
+    /// How many changes have been published so far. A read that starts after this value was observed reflects every
+    /// change up to it (changes are published after their commit), which is what lets readers share results.
+    /// </summary>
+    long Sequence { get; }
+
+    /// <summary>
     /// Subscribes to a scope. Deliveries to one subscription never overlap. Dispose to stop: after
     /// <see cref="IDisposable.Dispose"/> returns, no new delivery starts.
     /// </summary>

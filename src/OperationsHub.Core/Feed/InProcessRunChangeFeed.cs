@@ -10,11 +10,16 @@ internal sealed partial class InProcessRunChangeFeed(
     TimeProvider timeProvider,
     ILogger<InProcessRunChangeFeed> logger) : IRunChangeFeed
 {
+    private long _sequence;
+
     private ImmutableDictionary<RunChangeScope, ImmutableArray<ThrottledSubscription>> _subscriptions =
         ImmutableDictionary<RunChangeScope, ImmutableArray<ThrottledSubscription>>.Empty;
 
+    public long Sequence => Interlocked.Read(ref _sequence);
+
     public void Publish(RunChanged change)
     {
+        Interlocked.Increment(ref _sequence);
         var snapshot = Volatile.Read(ref _subscriptions);
         if (snapshot.IsEmpty)
         {
@@ -82,10 +87,14 @@ internal sealed partial class InProcessRunChangeFeed(
     /// <summary>
     /// Coalesces signals and delivers them at most once per interval: the first signal after a quiet period goes out
     /// at once (leading edge), later ones wait for the interval, and whatever arrived meanwhile is always delivered
-    /// (trailing edge). A delivery in progress holds the next one back, so a slow circuit never piles up work.
+    /// (trailing edge). A delivery in progress holds the next one back, so a slow circuit never piles up work, and a
+    /// slow delivery stretches the interval before the next (see <see cref="CurrentInterval"/>).
     /// </summary>
     private sealed class ThrottledSubscription : IDisposable
     {
+        private const int CostFactor = 5;
+        private static readonly TimeSpan MaxAdaptiveInterval = TimeSpan.FromSeconds(2);
+
         private readonly InProcessRunChangeFeed _feed;
         private readonly Func<RunChangeBatch, Task> _callback;
         private readonly TimeSpan _interval;
@@ -100,6 +109,7 @@ internal sealed partial class InProcessRunChangeFeed(
         private bool _delivering;
         private bool _disposed;
         private long _lastDeliveryStart;
+        private TimeSpan _lastDeliveryCost;
 
         public ThrottledSubscription(
             InProcessRunChangeFeed feed,
@@ -171,10 +181,22 @@ internal sealed partial class InProcessRunChangeFeed(
             _feed.Remove(this);
         }
 
+        /// <summary>
+        /// Back-pressure: a subscriber whose deliveries take long (a busy machine, a slow page) is asked less often, at
+        /// most <see cref="CostFactor"/> times what its last delivery took, never less than the configured interval
+        /// and never more than <see cref="MaxAdaptiveInterval"/>. On an idle machine nothing changes; under a flood of
+        /// changes, hundreds of open pages give the CPU back to the work instead of re-rendering ever faster.
+        /// </summary>
+        private TimeSpan CurrentInterval()
+        {
+            var adaptive = _lastDeliveryCost * CostFactor;
+            return adaptive <= _interval ? _interval : adaptive >= MaxAdaptiveInterval ? MaxAdaptiveInterval : adaptive;
+        }
+
         private void ScheduleLocked()
         {
             _scheduled = true;
-            var wait = _interval - _time.GetElapsedTime(_lastDeliveryStart);
+            var wait = CurrentInterval() - _time.GetElapsedTime(_lastDeliveryStart);
             if (wait <= TimeSpan.Zero)
             {
                 ThreadPool.UnsafeQueueUserWorkItem(static s => s.StartDelivery(), this, preferLocal: false);
@@ -217,6 +239,7 @@ internal sealed partial class InProcessRunChangeFeed(
             {
                 lock (_gate)
                 {
+                    _lastDeliveryCost = _time.GetElapsedTime(_lastDeliveryStart);
                     _delivering = false;
                     if (!_disposed && (_pending.Count > 0 || _overflowed))
                     {

@@ -80,10 +80,12 @@ public class HubServer : IAsyncLifetime
         GC.SuppressFinalize(this);
     }
 
-    public async Task<IPage> NewPageAsync(string colorScheme = "light", bool bypassCsp = false)
+    /// <param name="storageState">Cookies of a context that already signed in (from <c>StorageStateAsync</c>), to skip the form.</param>
+    public async Task<IPage> NewPageAsync(string colorScheme = "light", bool bypassCsp = false, string? storageState = null)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
+            StorageState = storageState,
             // Only for axe, which injects its script into the page.
             BypassCSP = bypassCsp,
             BaseURL = BaseAddress.ToString(),
@@ -119,6 +121,9 @@ public class HubServer : IAsyncLifetime
             builder.UseSetting("Database:ConnectionString", $"Data Source={databasePath}");
             builder.UseSetting("Demo:Enabled", "true");
             builder.UseSetting("Demo:GenerateRuns", "false");
+            // appsettings.json says Information, and configured levels win over SetMinimumLevel: a run's three
+            // Information lines, at load-drill rates, would make the console the bottleneck.
+            builder.UseSetting("Logging:LogLevel:Default", "Warning");
             // Short enough that a live test watches a whole run, long enough to see it running.
             builder.UseSetting("Worker:ProgressInterval", "00:00:00.250");
             foreach (var (key, value) in settings)

@@ -52,6 +52,7 @@ public sealed class HubComponentContext : IAsyncDisposable
         services.AddSingleton<RunsGridQuery>();
         services.AddSingleton<RunCommands>();
         services.AddScoped<CircuitConnection>();
+        services.AddSingleton<OperationsHub.Web.Features.Live.SharedReads>();
         services.AddSingleton<OperationsHub.Web.Features.Notifications.NotificationQueries>();
         services.AddSingleton<OperationsHub.Web.Features.StartSurfaces.OperationCardQueries>();
         Bunit.SetRendererInfo(new RendererInfo("Server", isInteractive: true));
@@ -168,9 +169,11 @@ public sealed class FakeChangeFeed : IRunChangeFeed
         }
     }
 
-    public void Publish(RunChanged change)
-    {
-    }
+    private long _sequence;
+
+    public long Sequence => Interlocked.Read(ref _sequence);
+
+    public void Publish(RunChanged change) => Interlocked.Increment(ref _sequence);
 
     public IDisposable Subscribe(RunChangeScope scope, Func<RunChangeBatch, Task> callback)
     {
@@ -192,6 +195,7 @@ public sealed class FakeChangeFeed : IRunChangeFeed
     /// <summary>Delivers a signal for a run to the tenant, run and user scopes it belongs to.</summary>
     public async Task PushAsync(RunChanged change)
     {
+        Interlocked.Increment(ref _sequence); // as the real feed: the change is counted before anyone hears of it
         List<(RunChangeScope Scope, Func<RunChangeBatch, Task> Callback)> targets;
         lock (_subscribers)
         {

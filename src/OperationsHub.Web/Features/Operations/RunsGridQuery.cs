@@ -83,22 +83,23 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, Tim
     {
         var since = time.GetUtcNow().UtcDateTime.AddHours(-24);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        // Two statements, both awaited: the time bound first (it turns "last 24 h" into an id range), then the counts.
+        var firstId = await FirstIdSince(db, tenantId, since).FirstOrDefaultAsync(cancellationToken) ?? long.MaxValue;
         var summary = await db.Tenants.AsNoTracking()
             .Where(t => t.Id == tenantId)
             .Select(t => new RunsSummary(
                 db.Runs.Count(r => r.TenantId == tenantId && r.Status == RunStatus.Queued),
                 db.Runs.Count(r => r.TenantId == tenantId && r.Status == RunStatus.Running),
-                db.Runs.Count(r => r.TenantId == tenantId && r.Outcome == RunOutcome.Failed && r.Id >= FirstIdSince(db, tenantId, since))))
+                db.Runs.Count(r => r.TenantId == tenantId && r.Outcome == RunOutcome.Failed && r.Id >= firstId)))
             .SingleOrDefaultAsync(cancellationToken);
         return summary ?? new RunsSummary(0, 0, 0);
     }
 
-    /// <summary>The id of the first run created at or after <paramref name="since"/>, or long.MaxValue when none was.</summary>
-    private static long FirstIdSince(HubDbContext db, long tenantId, DateTime since) =>
+    /// <summary>The id of the first run created at or after <paramref name="since"/> (none: no run since).</summary>
+    private static IQueryable<long?> FirstIdSince(HubDbContext db, long tenantId, DateTime since) =>
         db.Runs.Where(x => x.TenantId == tenantId && x.CreatedAt >= since)
             .OrderBy(x => x.CreatedAt)
-            .Select(x => (long?)x.Id)
-            .FirstOrDefault() ?? long.MaxValue;
+            .Select(x => (long?)x.Id);
 
     /// <summary>"123" or "#123": a run number.</summary>
     public static bool TryParseRunNumber(string text, out long runId) =>
@@ -166,7 +167,7 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, Tim
         {
             // "Created since" becomes "id from the first run created since": a bound on the order the indexes keep.
             var since = time.GetUtcNow().UtcDateTime - span;
-            var firstId = FirstIdSince(db, tenantId, since);
+            var firstId = await FirstIdSince(db, tenantId, since).FirstOrDefaultAsync(cancellationToken) ?? long.MaxValue;
             query = query.Where(r => r.Id >= firstId);
         }
 

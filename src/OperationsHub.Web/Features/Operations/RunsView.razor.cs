@@ -20,6 +20,8 @@ public sealed partial class RunsView
     private MudDataGrid<RunGridRow>? _grid;
     private RunsFilter _filter = new();
     private (RunsFilter Filter, RunGridPage Page)? _loaded;
+    private GridData<RunGridRow>? _shown;
+    private List<RunGridRow> _shownRows = [];
     private HashSet<long> _rowIds = [];
     private IReadOnlyList<OperationTypeDescriptor> _types = [];
     private RunsSummary? _summary;
@@ -35,6 +37,9 @@ public sealed partial class RunsView
 
     [Inject]
     private OperationTypeRegistry Registry { get; set; } = default!;
+
+    [Inject]
+    private SharedReads Shared { get; set; } = default!;
 
     [Inject]
     private NavigationManager Navigation { get; set; } = default!;
@@ -75,9 +80,9 @@ public sealed partial class RunsView
         var wanted = _filter with { Page = state.Page, PageSize = state.PageSize, Sort = sort };
 
         // MudDataGrid may ask twice for the same view (first render, parameter sync); the second costs nothing.
-        if (!_forceReload && _loaded is { } last && last.Filter.Equivalent(wanted))
+        if (!_forceReload && _loaded is { } last && last.Filter.Equivalent(wanted) && _shown is not null)
         {
-            return new GridData<RunGridRow> { Items = last.Page.Rows, TotalItems = last.Page.Total };
+            return _shown;
         }
 
         _forceReload = false;
@@ -98,7 +103,9 @@ public sealed partial class RunsView
             WriteUrl();
         }
 
-        return new GridData<RunGridRow> { Items = page.Rows, TotalItems = page.Total };
+        _shownRows = [.. page.Rows];
+        _shown = new GridData<RunGridRow> { Items = _shownRows, TotalItems = page.Total };
+        return _shown;
     }
 
     private async Task ApplyFilterAsync(RunsFilter filter)
@@ -137,12 +144,12 @@ public sealed partial class RunsView
             return;
         }
 
-        _summary = await Query.GetSummaryAsync(Tenant.TenantId, Disposing);
+        _summary = await SummaryAsync();
         var atHead = _filter.Page == 0 && _filter.Sort == RunsSort.Newest;
         var touchesPage = batch.Overflowed || batch.Changes.Any(c => _rowIds.Contains(c.RunId));
         if (atHead || touchesPage)
         {
-            await ReloadGridAsync();
+            await RefreshShownPageAsync();
         }
 
         var created = batch.Changes.Where(c => c.Version == 1 && !_rowIds.Contains(c.RunId)).Select(c => c.RunId).ToList();
@@ -172,6 +179,35 @@ public sealed partial class RunsView
             });
         }
     }
+
+    /// <summary>
+    /// A live change: the same view, fresh rows. The grid's own reload shows a loading bar and rebuilds the whole table
+    /// in the browser on every change, which costs every watching page a full layout; instead the rows it is showing
+    /// are replaced in place and only the cells that changed are sent. A different view still goes through the grid.
+    /// </summary>
+    private async Task RefreshShownPageAsync()
+    {
+        if (_shown is null || _loaded is not { } last || !last.Filter.Equivalent(_filter))
+        {
+            await ReloadGridAsync();
+            return;
+        }
+
+        var filter = last.Filter;
+        // Watchers of the same view share one read per change; "started by me" views are per user.
+        var key = $"runs-page:{Tenant.TenantId}:{(filter.MineOnly ? Tenant.UserId : 0)}:{filter.ToQuery()}:{filter.Page}:{filter.PageSize}:{filter.Sort}";
+        var page = await Shared.GetAsync(key, ct => Query.GetPageAsync(Tenant.TenantId, Tenant.UserId, filter, ct), Disposing);
+        Announce(last.Page.Rows, page.Rows);
+        _loaded = (last.Filter, page);
+        _rowIds = page.Rows.Select(r => r.Id).ToHashSet();
+        // The same list, refilled: the grid keys its body by it, so a new list would rebuild the whole body.
+        _shownRows.Clear();
+        _shownRows.AddRange(page.Rows);
+        _shown.TotalItems = page.Total;
+    }
+
+    private Task<RunsSummary> SummaryAsync() =>
+        Shared.GetAsync($"runs-summary:{Tenant.TenantId}", ct => Query.GetSummaryAsync(Tenant.TenantId, ct), Disposing);
 
     private async Task ReloadGridAsync()
     {

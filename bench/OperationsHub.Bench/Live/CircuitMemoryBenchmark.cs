@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime;
+
+namespace OperationsHub.Bench.Live;
+
+/// <summary>
+/// Server memory per open runs-page circuit: the hub's managed heap after a full, compacting GC, before and after N
+/// Chromium pages open on the runs grid, then once a minute while runs keep finishing on those pages for M minutes.
+/// The hub runs in this process; the browsers do not. (Playwright's client keeps a few objects per page in this
+/// process too; they are counted against the circuits, so the per-circuit figure is slightly pessimistic.)
+/// </summary>
+internal static class CircuitMemoryBenchmark
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var pageCount = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100;
+        var minutes = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 10;
+
+        await using var hub = await LiveHub.StartAsync();
+        var running = new Queue<long>();
+        for (var i = 0; i < 25; i++)
+        {
+            running.Enqueue(await hub.StartRunningAsync($"mem-warm-{i}"));
+        }
+
+        // Warm every code path once (a page open, a live update, a close) so JIT and caches are in the baseline.
+        _ = await hub.OpenPageAsync($"/admin/t/{LiveHub.Tenant}/operations");
+        await hub.CompleteAsync(running.Dequeue());
+        running.Enqueue(await hub.StartRunningAsync("mem-warm-next"));
+        await Task.Delay(1000);
+        await hub.CloseAllPagesAsync();
+        await Task.Delay(2000);
+        var baseline = Heap();
+
+        var open = Stopwatch.StartNew();
+        for (var i = 0; i < pageCount; i++)
+        {
+            await hub.OpenPageAsync($"/admin/t/{LiveHub.Tenant}/operations");
+        }
+
+        await Task.Delay(3000);
+        var opened = Heap();
+        var rows = new List<(string When, long Heap)> { ("baseline (hub warm, no page open)", baseline), ($"{pageCount} pages open", opened) };
+        Console.WriteLine($"Circuit memory: {pageCount} pages opened in {open.Elapsed.TotalSeconds:F0} s; updates for {minutes} min, "
+            + "one run finishing every second (and a fresh page of running runs each time all on screen have finished).");
+
+        var clock = Stopwatch.StartNew();
+        var nextSample = TimeSpan.FromMinutes(1);
+        var completions = 0;
+        while (clock.Elapsed < TimeSpan.FromMinutes(minutes))
+        {
+            if (running.Count == 0)
+            {
+                for (var i = 0; i < 25; i++)
+                {
+                    running.Enqueue(await hub.StartRunningAsync($"mem-{completions}-{i}"));
+                }
+            }
+
+            await hub.CompleteAsync(running.Dequeue());
+            completions++;
+            await Task.Delay(1000);
+            if (clock.Elapsed >= nextSample)
+            {
+                var heap = Heap();
+                rows.Add(($"after {nextSample.TotalMinutes:F0} min of updates ({completions} completions)", heap));
+                Console.WriteLine($"  {nextSample.TotalMinutes:F0} min: {heap / 1024.0 / 1024:F1} MB");
+                nextSample += TimeSpan.FromMinutes(1);
+            }
+        }
+
+        var end = Heap();
+        rows.Add(("end of updates", end));
+        Console.WriteLine();
+        Console.WriteLine("| when | managed heap MB | per open circuit KB |");
+        Console.WriteLine("|---|---|---|");
+        foreach (var (when, heap) in rows)
+        {
+            var perCircuit = heap == baseline ? "-" : ((heap - baseline) / 1024.0 / pageCount).ToString("F0", CultureInfo.InvariantCulture);
+            Console.WriteLine(FormattableString.Invariant($"| {when} | {heap / 1024.0 / 1024:F1} | {perCircuit} |"));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine(FormattableString.Invariant(
+            $"per circuit when opened: {(opened - baseline) / 1024.0 / pageCount:F0} KB; growth over {minutes} min of updates: {(end - opened) / 1024.0 / pageCount:F1} KB per circuit ({(end - opened) / 1024.0 / 1024:F1} MB in all)"));
+        Console.WriteLine("Peers: Hangfire's dashboard is stateless server-side (each 2 s poll is a request); Quartz.NET has no UI.");
+        return 0;
+    }
+
+    private static long Heap()
+    {
+        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+}
