@@ -87,9 +87,7 @@ public sealed partial class RunsView
 
         _forceReload = false;
         var page = await Query.GetPageAsync(Tenant.TenantId, Tenant.UserId, wanted, cancellationToken);
-        Announce(_loaded?.Page.Rows, page.Rows);
-        _loaded = (wanted, page);
-        _rowIds = page.Rows.Select(r => r.Id).ToHashSet();
+        Remember(wanted, page);
         if (wanted.Page == 0 && wanted.Sort == RunsSort.Newest)
         {
             _newRuns = 0;
@@ -194,16 +192,23 @@ public sealed partial class RunsView
         }
 
         var filter = last.Filter;
-        // Watchers of the same view share one read per change; "started by me" views are per user.
-        var key = $"runs-page:{Tenant.TenantId}:{(filter.MineOnly ? Tenant.UserId : 0)}:{filter.ToQuery()}:{filter.Page}:{filter.PageSize}:{filter.Sort}";
+        // Watchers of the same view share one read per change; "started by me" views are per user. The query string
+        // already names the page, its size and the sort.
+        var key = $"runs-page:{Tenant.TenantId}:{(filter.MineOnly ? Tenant.UserId : 0)}:{filter.ToQuery()}";
         var page = await Shared.GetAsync(key, ct => Query.GetPageAsync(Tenant.TenantId, Tenant.UserId, filter, ct), Disposing);
-        Announce(last.Page.Rows, page.Rows);
-        _loaded = (last.Filter, page);
-        _rowIds = page.Rows.Select(r => r.Id).ToHashSet();
+        Remember(filter, page);
         // The same list, refilled: the grid keys its body by it, so a new list would rebuild the whole body.
         _shownRows.Clear();
         _shownRows.AddRange(page.Rows);
         _shown.TotalItems = page.Total;
+    }
+
+    /// <summary>The page now shown: announce what changed state since the last one, and keep it for the next change.</summary>
+    private void Remember(RunsFilter filter, RunGridPage page)
+    {
+        Announce(_loaded?.Page.Rows, page.Rows);
+        _loaded = (filter, page);
+        _rowIds = page.Rows.Select(r => r.Id).ToHashSet();
     }
 
     private Task<RunsSummary> SummaryAsync() =>
