@@ -21,7 +21,7 @@ public sealed class NotificationsAndToastsTests(HubServer server) : IClassFixtur
         await HubServer.SignInAsync(colleague, "manager@contoso.test", "/admin/t/contoso/operations");
 
         var badgeBefore = await UnreadAsync(dashboard);
-        await RecordBellLabelsAsync(dashboard);
+        await HubServer.RecordAttributeAsync(dashboard, "[data-testid='notification-bell']", "aria-label", "bell");
         await dashboard.ClickAsync("[data-testid='start-policy_sync']");
         var queued = dashboard.Locator(".mud-snackbar", new() { HasTextString = "Policy sync queued" });
         await queued.WaitForAsync();
@@ -36,7 +36,7 @@ public sealed class NotificationsAndToastsTests(HubServer server) : IClassFixtur
             .ToHaveAttributeAsync("aria-label", $"Notifications, {badgeBefore + 2} unread");
         // The bell counted the queued notification on its own, before the run ended (the run takes ~3 s, so this is
         // read from what the page recorded, not polled for after the fact).
-        (await dashboard.EvaluateAsync<string[]>("() => window.__bellLabels")).Should().Equal(
+        (await HubServer.RecordedAsync(dashboard, "bell")).Should().Equal(
             $"Notifications, {badgeBefore} unread",
             $"Notifications, {badgeBefore + 1} unread",
             $"Notifications, {badgeBefore + 2} unread");
@@ -81,22 +81,6 @@ public sealed class NotificationsAndToastsTests(HubServer server) : IClassFixtur
         (await page.Locator("[data-testid^='start-']").CountAsync()).Should().Be(0);
         await page.Locator("[data-testid='readonly-note']").WaitForAsync();
     }
-
-    /// <summary>
-    /// Records every distinct label the page's bell shows from now on, in order, in <c>window.__bellLabels</c>. The
-    /// bell may be re-rendered as a new element, so the observer watches the document, not one node.
-    /// </summary>
-    private static Task RecordBellLabelsAsync(IPage page) => page.EvaluateAsync("""
-        () => {
-          const labels = window.__bellLabels = [];
-          const note = () => {
-            const label = document.querySelector("[data-testid='notification-bell']")?.getAttribute('aria-label');
-            if (label && labels[labels.length - 1] !== label) labels.push(label);
-          };
-          note();
-          new MutationObserver(note).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['aria-label'] });
-        }
-        """);
 
     private static async Task<int> UnreadAsync(IPage page)
     {

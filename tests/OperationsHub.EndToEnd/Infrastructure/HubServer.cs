@@ -111,6 +111,28 @@ public class HubServer : IAsyncLifetime
     public static Task WaitForInteractiveAsync(IPage page) =>
         page.Locator(".hub-root[data-interactive='true']").WaitForAsync();
 
+    /// <summary>
+    /// Records, in the page, every distinct value <paramref name="attribute"/> of the first element matching
+    /// <paramref name="selector"/> takes from now on, in order; read them with <see cref="RecordedAsync"/>. For
+    /// states that may pass faster than a test can poll (a short run's "Running"). The element may not exist yet, or be
+    /// re-rendered as a new node: the observer watches the whole document.
+    /// </summary>
+    public static Task RecordAttributeAsync(IPage page, string selector, string attribute, string key) =>
+        page.EvaluateAsync("""
+            ([selector, attribute, key]) => {
+              const seen = (window.__recorded ??= {})[key] = [];
+              const note = () => {
+                const value = document.querySelector(selector)?.getAttribute(attribute);
+                if (value != null && seen[seen.length - 1] !== value) seen.push(value);
+              };
+              note();
+              new MutationObserver(note).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+            }
+            """, new[] { selector, attribute, key });
+
+    public static Task<string[]> RecordedAsync(IPage page, string key) =>
+        page.EvaluateAsync<string[]>("key => window.__recorded[key]", key);
+
     public static Task ScreenshotAsync(IPage page, string name) =>
         page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDirectory, name + ".png"), FullPage = true });
 
