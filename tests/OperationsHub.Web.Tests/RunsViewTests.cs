@@ -61,6 +61,29 @@ public sealed class RunsViewTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LiveSignal_LeavesTheFiltersUnrendered_AFilterChangeRendersThem()
+    {
+        var runId = await _hub.CreateRunAsync(SampleOperations.PolicySync, RunStatus.Running, processed: 1, total: 10);
+        Navigate("/admin/t/contoso/operations?type=policy_sync");
+        var view = _hub.Bunit.Render<RunsView>(p => p.Add(v => v.Tenant, _hub.Tenant));
+        view.WaitForAssertion(() => Chip(view, runId).TextContent.Trim().Should().Be("Running"));
+        var toolbar = view.FindComponent<RunsToolbar>();
+        var rendersBefore = toolbar.RenderCount; // renders of the toolbar and everything in it
+
+        await _hub.UpdateRunAsync(runId, r => { r.Status = RunStatus.Completed; r.Outcome = RunOutcome.Succeeded; });
+        await _hub.Feed.PushAsync(new RunChanged(runId, _hub.Tenant.TenantId, _hub.Owner.UserId, 2));
+
+        // Every open page gets every delivery: the row and the counts change, the filters (five selects) do not.
+        view.WaitForAssertion(() => Chip(view, runId).TextContent.Trim().Should().Be("Succeeded"));
+        view.Find("[data-testid='summary-running'] .hub-summary-count").TextContent.Should().Be("0");
+        toolbar.RenderCount.Should().Be(rendersBefore);
+
+        view.Find("[data-testid='filter-clear']").Click();
+        view.WaitForAssertion(() => view.FindAll("[data-testid='filter-clear']").Should().BeEmpty("the toolbar shows the new filter"));
+        toolbar.RenderCount.Should().BeGreaterThan(rendersBefore);
+    }
+
+    [Fact]
     public async Task LiveSignal_WhenPaused_ChangesNothingUntilResumed()
     {
         var runId = await _hub.CreateRunAsync(SampleOperations.PolicySync, RunStatus.Running, processed: 1, total: 10);

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using OperationsHub.Core.Domain;
 
@@ -28,6 +29,36 @@ public static class OperationVisuals
             RunOutcome.Cancelled => ("Cancelled", Color.Default, Icons.Material.Outlined.Block),
             _ => ("Completed", Color.Default, Icons.Material.Outlined.Done),
         },
+    };
+
+    /// <summary>
+    /// A small MudBlazor icon as plain SVG markup (what MudIcon renders), for places repeated on every row of a live
+    /// page, where a component per icon would cost every open circuit its render state. Icons are MudBlazor's constants.
+    /// </summary>
+    public static RenderFragment Svg(string icon, string? extraClass = null) => builder =>
+    {
+        builder.OpenElement(0, "svg");
+        builder.AddAttribute(1, "class", extraClass is null ? "mud-icon-root mud-svg-icon mud-icon-size-small" : "mud-icon-root mud-svg-icon mud-icon-size-small " + extraClass);
+        builder.AddAttribute(2, "focusable", "false");
+        builder.AddAttribute(3, "viewBox", "0 0 24 24");
+        builder.AddAttribute(4, "aria-hidden", "true");
+        builder.AddMarkupContent(5, icon);
+        builder.CloseElement();
+    };
+
+    /// <summary>The CSS name MudBlazor uses for a palette colour (<c>mud-chip-color-success</c>, …).</summary>
+    public static string CssName(Color color) => color switch
+    {
+        Color.Primary => "primary",
+        Color.Secondary => "secondary",
+        Color.Tertiary => "tertiary",
+        Color.Info => "info",
+        Color.Success => "success",
+        Color.Warning => "warning",
+        Color.Error => "error",
+        Color.Dark => "dark",
+        Color.Surface => "surface",
+        _ => "default",
     };
 
     public static string Relative(DateTime at, DateTime now)
