@@ -121,6 +121,54 @@ public sealed class RunsViewTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PagerAndSort_ChangeTheView_AndWriteItIntoTheUrl()
+    {
+        var ids = new List<long>();
+        for (var i = 0; i < 12; i++)
+        {
+            ids.Add(await _hub.CreateRunAsync(SampleOperations.PolicySync));
+        }
+
+        Navigate("/admin/t/contoso/operations?size=10");
+        var view = _hub.Bunit.Render<RunsView>(p => p.Add(v => v.Tenant, _hub.Tenant));
+        view.WaitForAssertion(() => view.FindAll("tr.hub-run-row").Should().HaveCount(10));
+        RunIds(view).First().Should().Be(ids[^1], "newest first");
+        view.Find("[data-testid='pager-info']").TextContent.Should().Be("1-10 of 12");
+        view.Find("button[aria-label='Previous page']").HasAttribute("disabled").Should().BeTrue();
+
+        view.Find("button[aria-label='Next page']").Click();
+        view.WaitForAssertion(() => RunIds(view).Should().Equal(ids[1], ids[0]));
+        view.Find("[data-testid='pager-info']").TextContent.Should().Be("11-12 of 12");
+        view.Find("button[aria-label='Next page']").HasAttribute("disabled").Should().BeTrue();
+        Uri().Should().EndWith("/operations?page=2&size=10");
+
+        view.Find("[data-testid='sort-run']").Click();
+        view.WaitForAssertion(() => RunIds(view).First().Should().Be(ids[0], "oldest first, from page 1"));
+        view.Find("th[aria-sort]").GetAttribute("aria-sort").Should().Be("ascending");
+        Uri().Should().EndWith("/operations?sort=oldest&size=10");
+
+        view.Find("select[data-testid='page-size']").Change("25");
+        view.WaitForAssertion(() => view.FindAll("tr.hub-run-row").Should().HaveCount(12));
+        Uri().Should().EndWith("/operations?sort=oldest");
+    }
+
+    [Fact]
+    public async Task PagePastTheEnd_ShowsTheLastPageInstead()
+    {
+        for (var i = 0; i < 12; i++)
+        {
+            await _hub.CreateRunAsync(SampleOperations.PolicySync);
+        }
+
+        Navigate("/admin/t/contoso/operations?page=9&size=10");
+        var view = _hub.Bunit.Render<RunsView>(p => p.Add(v => v.Tenant, _hub.Tenant));
+
+        view.WaitForAssertion(() => view.FindAll("tr.hub-run-row").Should().HaveCount(2));
+        Uri().Should().EndWith("/operations?page=2&size=10");
+        view.FindAll("[data-testid='no-runs']").Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Filter_FromTheUrl_AppliesToTheQuery_AndEmptyStateSaysSo()
     {
         await _hub.CreateRunAsync(SampleOperations.PolicySync, RunStatus.Completed, RunOutcome.Succeeded);
@@ -156,6 +204,11 @@ public sealed class RunsViewTests : IAsyncLifetime
         _hub.Feed.SubscriberCount.Should().Be(0);
         await Task.CompletedTask;
     }
+
+    private string Uri() => _hub.Bunit.Services.GetRequiredService<NavigationManager>().Uri;
+
+    private static IEnumerable<long> RunIds(IRenderedComponent<RunsView> view) =>
+        view.FindAll("tr.hub-run-row a[data-run]").Select(a => long.Parse(a.GetAttribute("data-run")!, System.Globalization.CultureInfo.InvariantCulture));
 
     private void Navigate(string uri) => _hub.Bunit.Services.GetRequiredService<NavigationManager>().NavigateTo(uri);
 

@@ -35,10 +35,11 @@ public static class OperationVisuals
     /// A small MudBlazor icon as plain SVG markup (what MudIcon renders), for places repeated on every row of a live
     /// page, where a component per icon would cost every open circuit its render state. Icons are MudBlazor's constants.
     /// </summary>
-    public static RenderFragment Svg(string icon, string? extraClass = null) => builder =>
+    public static RenderFragment Svg(string icon, string? extraClass = null, Size size = Size.Small) => builder =>
     {
+        var classes = size == Size.Small ? "mud-icon-root mud-svg-icon mud-icon-size-small" : "mud-icon-root mud-svg-icon mud-icon-size-medium";
         builder.OpenElement(0, "svg");
-        builder.AddAttribute(1, "class", extraClass is null ? "mud-icon-root mud-svg-icon mud-icon-size-small" : "mud-icon-root mud-svg-icon mud-icon-size-small " + extraClass);
+        builder.AddAttribute(1, "class", extraClass is null ? classes : classes + " " + extraClass);
         builder.AddAttribute(2, "focusable", "false");
         builder.AddAttribute(3, "viewBox", "0 0 24 24");
         builder.AddAttribute(4, "aria-hidden", "true");

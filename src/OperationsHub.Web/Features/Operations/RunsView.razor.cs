@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Routing;
-using MudBlazor;
 using OperationsHub.Core.Domain;
 using OperationsHub.Core.Feed;
 using OperationsHub.Core.Operations;
@@ -16,18 +15,16 @@ namespace OperationsHub.Web.Features.Operations;
 /// </summary>
 public sealed partial class RunsView
 {
-    private readonly int[] _pageSizes = [.. RunsFilter.PageSizes];
-    private MudDataGrid<RunGridRow>? _grid;
     private RunsFilter _filter = new();
     private (RunsFilter Filter, RunGridPage Page)? _loaded;
-    private GridData<RunGridRow>? _shown;
-    private List<RunGridRow> _shownRows = [];
     private HashSet<long> _rowIds = [];
+    private bool _loading;
+    private long _reads;
+    private long _shownRead;
     private IReadOnlyList<OperationTypeDescriptor> _types = [];
     private RunsSummary? _summary;
     private bool _live = true;
     private bool _missedWhilePaused;
-    private bool _forceReload;
     private long? _watermark;
     private int _newRuns;
     private string _announcement = "";
@@ -54,9 +51,23 @@ public sealed partial class RunsView
 
     private string BasePath => HubLinks.Operations(Tenant.ExternalId);
 
-    private string PagerInfo => _loaded?.Page.TotalIsCapped == true
-        ? "{first_item}-{last_item} of " + RunsGridQuery.CountCap.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + "+"
-        : "{first_item}-{last_item} of {all_items}";
+    private int LastPage => _loaded is { } loaded && loaded.Page.Total > 0 ? (loaded.Page.Total - 1) / _filter.PageSize : 0;
+
+    private string PagerInfo
+    {
+        get
+        {
+            if (_loaded is not { } loaded || loaded.Page.Total == 0)
+            {
+                return "0 of 0";
+            }
+
+            var culture = System.Globalization.CultureInfo.CurrentCulture;
+            var first = (loaded.Filter.Page * loaded.Filter.PageSize) + 1;
+            var last = first + loaded.Page.Rows.Count - 1;
+            return string.Create(culture, $"{first:N0}-{Math.Max(first, last):N0} of {loaded.Page.Total:N0}{(loaded.Page.TotalIsCapped ? "+" : "")}");
+        }
+    }
 
     protected override void Dispose(bool disposing) => Navigation.LocationChanged -= OnLocationChanged;
 
@@ -72,38 +83,45 @@ public sealed partial class RunsView
         {
             _ = RefreshRelativeTimesAsync(Disposing);
         }
+
+        await LoadAsync();
     }
 
-    private async Task<GridData<RunGridRow>> LoadAsync(GridState<RunGridRow> state, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the page of the current view, showing a loading bar: for the user's own changes of view (filter, sort,
+    /// page, back and forward), not for live changes (<see cref="RefreshShownPageAsync"/>).
+    /// </summary>
+    private async Task LoadAsync()
     {
-        var sort = state.SortDefinitions.FirstOrDefault() is { Descending: false } ? RunsSort.Oldest : RunsSort.Newest;
-        var wanted = _filter with { Page = state.Page, PageSize = state.PageSize, Sort = sort };
-
-        // MudDataGrid may ask twice for the same view (first render, parameter sync); the second costs nothing.
-        if (!_forceReload && _loaded is { } last && last.Filter.Equivalent(wanted) && _shown is not null)
+        var wanted = _filter;
+        var read = ++_reads;
+        _loading = true;
+        try
         {
-            return _shown;
-        }
+            var page = await Query.GetPageAsync(Tenant.TenantId, Tenant.UserId, wanted, Disposing);
+            if (wanted.Page > 0 && page.Rows.Count == 0 && page.Total > 0 && ReferenceEquals(wanted, _filter))
+            {
+                // Past the end (fewer runs than when the link was made): the last page instead, in place of this entry.
+                _filter = wanted with { Page = (page.Total - 1) / wanted.PageSize };
+                WriteUrl(replace: true);
+                await LoadAsync();
+                return;
+            }
 
-        _forceReload = false;
-        var page = await Query.GetPageAsync(Tenant.TenantId, Tenant.UserId, wanted, cancellationToken);
-        Remember(wanted, page);
-        if (wanted.Page == 0 && wanted.Sort == RunsSort.Newest)
+            Show(read, wanted, page);
+            if (wanted.Page == 0 && wanted.Sort == RunsSort.Newest)
+            {
+                _newRuns = 0;
+                _watermark = null;
+            }
+        }
+        finally
         {
-            _newRuns = 0;
-            _watermark = null;
+            if (read == _reads)
+            {
+                _loading = false;
+            }
         }
-
-        if (!wanted.Equivalent(_filter))
-        {
-            // The pager or a column header changed the view: record it in the URL (a new history entry).
-            _filter = wanted;
-            WriteUrl();
-        }
-
-        _shownRows = [.. page.Rows];
-        _shown = new GridData<RunGridRow> { Items = _shownRows, TotalItems = page.Total };
-        return _shown;
     }
 
     private async Task ApplyFilterAsync(RunsFilter filter)
@@ -117,7 +135,24 @@ public sealed partial class RunsView
         _newRuns = 0;
         _watermark = null;
         WriteUrl();
-        await ReloadGridAsync();
+        await LoadAsync();
+    }
+
+    private Task ToggleSortAsync() =>
+        ApplyFilterAsync(_filter with { Sort = _filter.Sort == RunsSort.Oldest ? RunsSort.Newest : RunsSort.Oldest, Page = 0 });
+
+    private Task GoToPageAsync(int page) => ApplyFilterAsync(_filter with { Page = Math.Clamp(page, 0, LastPage) });
+
+    private Task ChangePageSizeAsync(ChangeEventArgs e)
+    {
+        if (!int.TryParse(e.Value as string, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var size)
+            || !RunsFilter.PageSizes.Contains(size))
+        {
+            return Task.CompletedTask;
+        }
+
+        // Keep the first run now on screen on screen.
+        return ApplyFilterAsync(_filter with { PageSize = size, Page = _filter.Page * _filter.PageSize / size });
     }
 
     private async Task SetLiveAsync(bool live)
@@ -127,7 +162,7 @@ public sealed partial class RunsView
         {
             _missedWhilePaused = false;
             _summary = await Query.GetSummaryAsync(Tenant.TenantId, Disposing);
-            await ReloadGridAsync();
+            await LoadAsync();
         }
     }
 
@@ -173,39 +208,43 @@ public sealed partial class RunsView
             {
                 _filter = filter;
                 StateHasChanged();
-                await ReloadGridAsync();
+                await LoadAsync();
+                StateHasChanged();
             });
         }
     }
 
     /// <summary>
-    /// A live change: the same view, fresh rows. The grid's own reload shows a loading bar and rebuilds the whole table
-    /// in the browser on every change, which costs every watching page a full layout; instead the rows it is showing
-    /// are replaced in place and only the cells that changed are sent. A different view still goes through the grid.
+    /// A live change: the same view, fresh rows, no loading bar. Rows are keyed by run, so a new run at the top moves
+    /// the others down instead of rewriting every cell, and only what changed goes to the browser.
     /// </summary>
     private async Task RefreshShownPageAsync()
     {
-        if (_shown is null || _loaded is not { } last || !last.Filter.Equivalent(_filter))
-        {
-            await ReloadGridAsync();
-            return;
-        }
-
-        var filter = last.Filter;
+        var filter = _filter;
+        var read = ++_reads;
         // Watchers of the same view share one read per change; "started by me" views are per user. The query string
         // already names the page, its size and the sort.
         var key = $"runs-page:{Tenant.TenantId}:{(filter.MineOnly ? Tenant.UserId : 0)}:{filter.ToQuery()}";
         var page = await Shared.GetAsync(key, ct => Query.GetPageAsync(Tenant.TenantId, Tenant.UserId, filter, ct), Disposing);
-        Remember(filter, page);
-        // The same list, refilled: the grid keys its body by it, so a new list would rebuild the whole body.
-        _shownRows.Clear();
-        _shownRows.AddRange(page.Rows);
-        _shown.TotalItems = page.Total;
+        Show(read, filter, page);
+        if (read == _reads)
+        {
+            _loading = false;
+        }
     }
 
-    /// <summary>The page now shown: announce what changed state since the last one, and keep it for the next change.</summary>
-    private void Remember(RunsFilter filter, RunGridPage page)
+    /// <summary>
+    /// Shows a page read, unless a read started later has already been shown or the view has changed since (a slow
+    /// read never overwrites a newer one). Announces what changed state, and keeps the page for the next change.
+    /// </summary>
+    private void Show(long read, RunsFilter filter, RunGridPage page)
     {
+        if (read < _shownRead || !ReferenceEquals(filter, _filter))
+        {
+            return;
+        }
+
+        _shownRead = read;
         Announce(_loaded?.Page.Rows, page.Rows);
         _loaded = (filter, page);
         _rowIds = page.Rows.Select(r => r.Id).ToHashSet();
@@ -214,19 +253,10 @@ public sealed partial class RunsView
     private Task<RunsSummary> SummaryAsync() =>
         Shared.GetAsync($"runs-summary:{Tenant.TenantId}", ct => Query.GetSummaryAsync(Tenant.TenantId, ct), Disposing);
 
-    private async Task ReloadGridAsync()
-    {
-        _forceReload = true;
-        if (_grid is not null)
-        {
-            await _grid.ReloadServerData();
-        }
-    }
-
-    private void WriteUrl()
+    private void WriteUrl(bool replace = false)
     {
         var query = _filter.ToQuery();
-        Navigation.NavigateTo(query.Length == 0 ? BasePath : $"{BasePath}?{query}");
+        Navigation.NavigateTo(query.Length == 0 ? BasePath : $"{BasePath}?{query}", replace: replace);
     }
 
     private RunsFilter ParseUrl(string uri) =>
