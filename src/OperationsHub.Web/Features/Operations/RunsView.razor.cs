@@ -82,9 +82,10 @@ public sealed partial class RunsView
         if (RendererInfo.IsInteractive)
         {
             _ = RefreshRelativeTimesAsync(Disposing);
+            // Not while prerendering: the interactive render would start empty again and the rows would flash away
+            // to "Loading runs…" and back, for a second query.
+            await LoadAsync();
         }
-
-        await LoadAsync();
     }
 
     /// <summary>
