@@ -9,8 +9,9 @@ namespace OperationsHub.Bench.Live;
 /// Commit-to-DOM latency. Real Chromium pages watch the tenant's runs grid (page 1, newest first). The benchmark keeps
 /// a page of runs Running on screen and completes one every step through the engine's own transition (the path the
 /// worker uses), noting the time just before the commit; a MutationObserver in every page notes when that run's row
-/// first shows it completed. When every run on screen has finished, a new page of running runs is started (a pause
-/// of a second, not measured): the measured changes are status changes of visible runs, not a flood of new rows. Both clocks are this machine's wall clock
+/// first shows it completed. When every run on screen has finished, a new page of running runs is started (not
+/// measured: the benchmark waits until every page shows it, then a second more): the measured changes are status
+/// changes of visible runs, not a flood of new rows. Both clocks are this machine's wall clock
 /// (<c>performance.timeOrigin + performance.now()</c> in the page). Prints p50 / p95 / p99 / max per page count.
 /// </summary>
 internal static class PushBenchmark
@@ -100,11 +101,14 @@ internal static class PushBenchmark
         {
             if (running.Count == 0)
             {
-                foreach (var id in await StartBatchAsync(hub, $"{pageCount}-{i}"))
-                {
-                    running.Enqueue(id);
-                }
-
+                var batch = await StartBatchAsync(hub, $"{pageCount}-{i}");
+                batch.ForEach(running.Enqueue);
+                // Starting a batch is set-up, not measured: wait until every page shows the whole new batch running
+                // (50 changes; with many pages on this machine that takes longer than the pause alone), so that
+                // its cost does not land on the measured completions that follow.
+                await Task.WhenAll(pages.Select(page => page.WaitForFunctionAsync(
+                    "ids => ids.every(id => document.querySelector(`tr:has(a[data-run='${id}']) [data-status='Running']`))",
+                    batch, new PageWaitForFunctionOptions { Timeout = 120_000, PollingInterval = 100 })));
                 await Task.Delay(BatchPause);
             }
 
