@@ -134,11 +134,13 @@ public sealed class RunsViewTests : IAsyncLifetime
         view.WaitForAssertion(() => view.FindAll("tr.hub-run-row").Should().HaveCount(10));
         RunIds(view).First().Should().Be(ids[^1], "newest first");
         view.Find("[data-testid='pager-info']").TextContent.Should().Be("1-10 of 12");
+        view.Find("[data-testid='runs-grid']").GetAttribute("aria-busy").Should().Be("false", "the page is read");
         view.Find("button[aria-label='Previous page']").HasAttribute("disabled").Should().BeTrue();
 
         view.Find("button[aria-label='Next page']").Click();
         view.WaitForAssertion(() => RunIds(view).Should().Equal(ids[1], ids[0]));
         view.Find("[data-testid='pager-info']").TextContent.Should().Be("11-12 of 12");
+        view.Find("[data-testid='runs-grid']").GetAttribute("aria-busy").Should().Be("false");
         view.Find("button[aria-label='Next page']").HasAttribute("disabled").Should().BeTrue();
         Uri().Should().EndWith("/operations?page=2&size=10");
 

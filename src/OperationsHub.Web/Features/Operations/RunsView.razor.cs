@@ -18,9 +18,9 @@ public sealed partial class RunsView
     private RunsFilter _filter = new();
     private (RunsFilter Filter, RunGridPage Page)? _loaded;
     private HashSet<long> _rowIds = [];
-    private bool _loading;
     private long _reads;
     private long _shownRead;
+    private long _loadingRead;
     private IReadOnlyList<OperationTypeDescriptor> _types = [];
     private RunsSummary? _summary;
     private bool _live = true;
@@ -50,6 +50,9 @@ public sealed partial class RunsView
     private DateTime Now => Time.GetUtcNow().UtcDateTime;
 
     private string BasePath => HubLinks.Operations(Tenant.ExternalId);
+
+    /// <summary>A view the user asked for is still being read: no read started since it has been shown.</summary>
+    private bool Loading => _loadingRead > _shownRead;
 
     private int LastPage => _loaded is { } loaded && loaded.Page.Total > 0 ? (loaded.Page.Total - 1) / _filter.PageSize : 0;
 
@@ -95,33 +98,22 @@ public sealed partial class RunsView
     private async Task LoadAsync()
     {
         var wanted = _filter;
-        var read = ++_reads;
-        _loading = true;
-        try
+        var read = _loadingRead = ++_reads;
+        var page = await Query.GetPageAsync(Tenant.TenantId, Tenant.UserId, wanted, Disposing);
+        if (wanted.Page > 0 && page.Rows.Count == 0 && page.Total > 0 && ReferenceEquals(wanted, _filter))
         {
-            var page = await Query.GetPageAsync(Tenant.TenantId, Tenant.UserId, wanted, Disposing);
-            if (wanted.Page > 0 && page.Rows.Count == 0 && page.Total > 0 && ReferenceEquals(wanted, _filter))
-            {
-                // Past the end (fewer runs than when the link was made): the last page instead, in place of this entry.
-                _filter = wanted with { Page = (page.Total - 1) / wanted.PageSize };
-                WriteUrl(replace: true);
-                await LoadAsync();
-                return;
-            }
-
-            Show(read, wanted, page);
-            if (wanted.Page == 0 && wanted.Sort == RunsSort.Newest)
-            {
-                _newRuns = 0;
-                _watermark = null;
-            }
+            // Past the end (fewer runs than when the link was made): the last page instead, in place of this entry.
+            _filter = wanted with { Page = (page.Total - 1) / wanted.PageSize };
+            WriteUrl(replace: true);
+            await LoadAsync();
+            return;
         }
-        finally
+
+        Show(read, wanted, page);
+        if (wanted.Page == 0 && wanted.Sort == RunsSort.Newest)
         {
-            if (read == _reads)
-            {
-                _loading = false;
-            }
+            _newRuns = 0;
+            _watermark = null;
         }
     }
 
@@ -228,10 +220,6 @@ public sealed partial class RunsView
         var key = $"runs-page:{Tenant.TenantId}:{(filter.MineOnly ? Tenant.UserId : 0)}:{filter.ToQuery()}";
         var page = await Shared.GetAsync(key, ct => Query.GetPageAsync(Tenant.TenantId, Tenant.UserId, filter, ct), Disposing);
         Show(read, filter, page);
-        if (read == _reads)
-        {
-            _loading = false;
-        }
     }
 
     /// <summary>
