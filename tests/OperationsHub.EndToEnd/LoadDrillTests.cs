@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
@@ -57,7 +56,7 @@ public sealed class LoadDrillTests(HubServer server) : IClassFixture<HubServer>
         // Warm the start path once, then take the baseline with the pages open.
         await runs.StartAsync(Request(tenantId, initiator, -1));
         await WaitForDrainAsync(TimeSpan.FromSeconds(30));
-        var baseline = ManagedHeap();
+        var baseline = LiveProbes.ManagedHeapAfterFullGc();
 
         // Starts are offered on an even 500/s schedule for 60 s; a producer behind schedule starts at once. What the
         // machine accepts in that minute is what the drill drives: bounded in time, whatever the rate.
@@ -113,7 +112,7 @@ public sealed class LoadDrillTests(HubServer server) : IClassFixture<HubServer>
         }
 
         errors.Should().BeEmpty("no page threw a script error");
-        var after = ManagedHeap();
+        var after = LiveProbes.ManagedHeapAfterFullGc();
         TestContext.Current.TestOutputHelper?.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"load drill: {total:N0} starts accepted in {startedIn.TotalSeconds:F1} s ({total / startedIn.TotalSeconds:F0}/s of 500/s offered), all completed by {drainedIn.TotalSeconds:F1} s; heap {baseline / 1048576.0:F1} MB before, {after / 1048576.0:F1} MB after"));
         after.Should().BeLessThan(baseline + MemoryToleranceBytes, "the hub's memory returns near its baseline after the load");
@@ -181,13 +180,4 @@ public sealed class LoadDrillTests(HubServer server) : IClassFixture<HubServer>
 
     private Task<HubDbContext> CreateDbAsync() =>
         server.Services.GetRequiredService<IDbContextFactory<HubDbContext>>().CreateDbContextAsync();
-
-    private static long ManagedHeap()
-    {
-        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-        GC.WaitForPendingFinalizers();
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-        return GC.GetTotalMemory(forceFullCollection: true);
-    }
 }

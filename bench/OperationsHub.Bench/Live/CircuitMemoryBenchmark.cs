@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime;
+using OperationsHub.EndToEnd.Infrastructure;
 
 namespace OperationsHub.Bench.Live;
 
@@ -31,7 +31,7 @@ internal static class CircuitMemoryBenchmark
         await Task.Delay(1000);
         await hub.CloseAllPagesAsync();
         await Task.Delay(2000);
-        var baseline = Heap();
+        var baseline = LiveProbes.ManagedHeapAfterFullGc();
 
         var open = Stopwatch.StartNew();
         for (var i = 0; i < pageCount; i++)
@@ -40,7 +40,7 @@ internal static class CircuitMemoryBenchmark
         }
 
         await Task.Delay(3000);
-        var opened = Heap();
+        var opened = LiveProbes.ManagedHeapAfterFullGc();
         // What the open pages cost the machine while nothing changes (the hub's relative-time tick aside).
         var quiet = await BrowserCpuAsync(TimeSpan.FromSeconds(20));
         var rows = new List<(string When, long Heap)> { ("baseline (hub warm, no page open)", baseline), ($"{pageCount} pages open", opened) };
@@ -65,14 +65,14 @@ internal static class CircuitMemoryBenchmark
             await Task.Delay(1000);
             if (clock.Elapsed >= nextSample)
             {
-                var heap = Heap();
+                var heap = LiveProbes.ManagedHeapAfterFullGc();
                 rows.Add(($"after {nextSample.TotalMinutes:F0} min of updates ({completions} completions)", heap));
                 Console.WriteLine($"  {nextSample.TotalMinutes:F0} min: {heap / 1024.0 / 1024:F1} MB");
                 nextSample += TimeSpan.FromMinutes(1);
             }
         }
 
-        var end = Heap();
+        var end = LiveProbes.ManagedHeapAfterFullGc();
         rows.Add(("end of updates", end));
         Console.WriteLine();
         Console.WriteLine("| when | managed heap MB | per open circuit KB |");
@@ -134,14 +134,5 @@ internal static class CircuitMemoryBenchmark
         var after = Ticks();
         // utime and stime are in clock ticks, 100 per second on Linux.
         return before is { } b && after is { } a ? (a - b) / 100 / window.TotalSeconds * 100 : null;
-    }
-
-    private static long Heap()
-    {
-        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-        GC.WaitForPendingFinalizers();
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-        return GC.GetTotalMemory(forceFullCollection: true);
     }
 }

@@ -10,6 +10,7 @@ using Microsoft.Playwright;
 using OperationsHub.Core.Data;
 using OperationsHub.Core.Domain;
 using OperationsHub.Core.Runs;
+using OperationsHub.EndToEnd.Infrastructure;
 using OperationsHub.Web.Features.Demo;
 
 namespace OperationsHub.Bench.Live;
@@ -63,18 +64,8 @@ internal sealed class LiveHub : IAsyncDisposable
         }
 
         hub._playwright = await Playwright.CreateAsync();
-        hub._browser = await hub._playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args =
-            [
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                // Background pages must not be throttled: every page is being watched.
-                "--disable-background-timer-throttling", "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows",
-            ],
-        });
+        // Background pages must not be throttled: every page is being watched.
+        hub._browser = await LiveProbes.LaunchChromiumAsync(hub._playwright, neverThrottle: true);
         return hub;
     }
 

@@ -42,16 +42,7 @@ public class HubServer : IAsyncLifetime
         BaseAddress = new Uri(address);
 
         _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args =
-            [
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-            ],
-        });
+        Browser = await LiveProbes.LaunchChromiumAsync(_playwright);
         Directory.CreateDirectory(ScreenshotDirectory);
     }
 
