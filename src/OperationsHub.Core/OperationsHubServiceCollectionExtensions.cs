@@ -7,6 +7,7 @@ using OperationsHub.Core.Diagnostics;
 using OperationsHub.Core.Feed;
 using OperationsHub.Core.Operations;
 using OperationsHub.Core.Runs;
+using OperationsHub.Core.Storage;
 using OperationsHub.Core.Worker;
 using Quartz;
 
@@ -16,13 +17,18 @@ public static class OperationsHubServiceCollectionExtensions
 {
     /// <summary>
     /// The engine: database, run service, change feed, and (when <c>Worker:Enabled</c>) the Quartz-hosted worker
-    /// with its recovery and retention jobs. Register operation types with <see cref="AddOperationType{THandler}"/>.
+    /// with its recovery and retention jobs. <paramref name="storage"/> offers the database providers the host can run
+    /// on (<c>storage =&gt; storage.AddSqlite().AddPostgreSql()</c>); <c>Database:Provider</c> picks one. Register
+    /// operation types with <see cref="AddOperationType{THandler}"/>.
     /// </summary>
-    public static IServiceCollection AddOperationsHub(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddOperationsHub(
+        this IServiceCollection services, IConfiguration configuration, Action<HubStorageBuilder> storage)
     {
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(storage);
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
-        services.AddHubDatabase();
+        services.AddHubDatabase(configuration, storage);
 
         services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<WorkerOptions>, ValidateWorkerOptions>();
@@ -31,17 +37,14 @@ public static class OperationsHubServiceCollectionExtensions
         services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<RetentionOptions>, ValidateRetentionOptions>();
 
-        services.AddSingleton<WriteGate>();
         services.AddSingleton<HubMetrics>();
         services.AddSingleton<OperationTypeRegistry>();
         services.AddSingleton<IRunChangeFeed, InProcessRunChangeFeed>();
         services.AddSingleton<RunTransitions>();
         services.AddSingleton(sp => new OperationRunService(
             sp.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<HubDbContext>>(),
-            sp.GetRequiredService<WriteGate>(),
             sp.GetRequiredService<RunTransitions>(),
             sp.GetRequiredService<IRunDispatcher>(),
-            sp.GetRequiredService<IRunChangeFeed>(),
             sp.GetRequiredService<OperationTypeRegistry>(),
             sp.GetRequiredService<HubMetrics>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<OperationRunService>>()));

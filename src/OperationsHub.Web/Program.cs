@@ -1,6 +1,8 @@
 using OperationsHub.Core;
 using OperationsHub.Core.Data;
 using OperationsHub.Core.Samples;
+using OperationsHub.PostgreSql;
+using OperationsHub.Sqlite;
 using OperationsHub.Web;
 using OperationsHub.Web.Components;
 using OperationsHub.Web.Features.Api;
@@ -10,7 +12,7 @@ using OperationsHub.Web.Features.Security;
 
 var builder = WebApplication.CreateBuilder(args);
 
-builder.Services.AddOperationsHub(builder.Configuration);
+builder.Services.AddOperationsHub(builder.Configuration, storage => storage.AddSqlite().AddPostgreSql());
 builder.Services.AddSampleOperations();
 builder.Services.AddHubAuthentication(builder.Configuration);
 builder.Services.AddHubWeb();

@@ -7,11 +7,11 @@ using OperationsHub.Core.Tests.Infrastructure;
 namespace OperationsHub.Core.Tests;
 
 /// <summary>The job middleware maps what a handler reports, returns or throws to the outcome.</summary>
-public sealed class ExecutorTests : IAsyncLifetime
+public abstract class ExecutorTests(TestProvider provider) : IAsyncLifetime
 {
     private EngineHarness _hub = null!;
 
-    public async ValueTask InitializeAsync() => _hub = await EngineHarness.CreateAsync(settings: new Dictionary<string, string?>
+    public async ValueTask InitializeAsync() => _hub = await EngineHarness.CreateAsync(provider, settings: new Dictionary<string, string?>
     {
         // Real time, short intervals: cancellation is observed at the next heartbeat.
         ["Worker:ProgressInterval"] = "00:00:00.050",
@@ -191,3 +191,7 @@ public sealed class ExecutorTests : IAsyncLifetime
         (await db.Runs.CountAsync(r => r.Outcome == RunOutcome.Succeeded)).Should().Be(2);
     }
 }
+
+public sealed class ExecutorTestsOnSqlite() : ExecutorTests(TestProvider.Sqlite);
+
+public sealed class ExecutorTestsOnPostgreSql() : ExecutorTests(TestProvider.PostgreSql);

@@ -2,20 +2,27 @@ using System.Data.Common;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using OperationsHub.Core.Domain;
+using OperationsHub.Core.Storage;
 using OperationsHub.Core.Tests.Infrastructure;
 using OperationsHub.Core.Worker;
 
 namespace OperationsHub.Core.Tests;
 
 /// <summary>Heartbeat, progress throttling and recovery, driven by a fake clock.</summary>
-public sealed class LeaseAndProgressTests : IAsyncLifetime
+public abstract class LeaseAndProgressTests(TestProvider provider) : IAsyncLifetime
 {
-    private readonly CommandCounter _commands = new();
+    private ProgressCounter _commands = null!;
     private EngineHarness _hub = null!;
 
-    public async ValueTask InitializeAsync() => _hub = await EngineHarness.CreateAsync(
+    public async ValueTask InitializeAsync() => _hub = await EngineHarness.CreateAsync(provider,
         fakeTime: true,
-        configure: s => s.AddSingleton<IInterceptor>(_commands));
+        configure: s =>
+        {
+            // Wraps the provider's own store: the counter sees every progress write that reaches the database.
+            var real = s.Last(d => d.ServiceType == typeof(IRunStore));
+            s.Remove(real);
+            s.AddSingleton<IRunStore>(sp => _commands = new ProgressCounter((IRunStore)real.ImplementationFactory!(sp)));
+        });
 
     public async ValueTask DisposeAsync() => await _hub.DisposeAsync();
 
@@ -175,25 +182,40 @@ public sealed class LeaseAndProgressTests : IAsyncLifetime
     private async Task ClaimAsDeadWorkerAsync(long runId) =>
         (await _hub.Transitions.TryClaimAsync(runId, "dead-worker", Options.LeaseDuration, default)).Should().NotBeNull();
 
-    /// <summary>Counts UPDATEs that write progress without completing the run.</summary>
-    private sealed class CommandCounter : DbCommandInterceptor
+    /// <summary>Counts the progress writes (heartbeats with counts) that the store committed.</summary>
+    private sealed class ProgressCounter(IRunStore inner) : IRunStore
     {
         private int _progressWrites;
 
         public int ProgressWrites => Volatile.Read(ref _progressWrites);
 
-        public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(
-            DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
+        public async Task<HeartbeatOutcome> HeartbeatAsync(Heartbeat heartbeat, CancellationToken cancellationToken)
         {
-            var sql = command.CommandText;
-            if (sql.Contains("UPDATE \"operation_runs\"", StringComparison.Ordinal)
-                && sql.Contains("\"processed_count\"", StringComparison.Ordinal)
-                && !sql.Contains("\"completed_at\"", StringComparison.Ordinal))
+            var outcome = await inner.HeartbeatAsync(heartbeat, cancellationToken);
+            if (heartbeat.Counts is not null && outcome.LeaseHeld)
             {
                 Interlocked.Increment(ref _progressWrites);
             }
 
-            return base.NonQueryExecutingAsync(command, eventData, result, cancellationToken);
+            return outcome;
         }
+
+        public Task<long?> InsertQueuedAsync(NewRun run, Func<long, RunEffects> effects, CancellationToken cancellationToken) =>
+            inner.InsertQueuedAsync(run, effects, cancellationToken);
+
+        public Task<RunRow?> ApplyAsync(RunTransition transition, Func<RunRow, RunEffects> effects, CancellationToken cancellationToken) =>
+            inner.ApplyAsync(transition, effects, cancellationToken);
+
+        public Task ReleaseLeaseAsync(long runId, string owner, DateTime now, CancellationToken cancellationToken) =>
+            inner.ReleaseLeaseAsync(runId, owner, now, cancellationToken);
+
+        public Task<IReadOnlyList<PrunedRun>> PruneAsync(DateTime cutoff, int batchSize, CancellationToken cancellationToken) =>
+            inner.PruneAsync(cutoff, batchSize, cancellationToken);
+
+        public bool IsTransient(Exception exception) => inner.IsTransient(exception);
     }
 }
+
+public sealed class LeaseAndProgressTestsOnSqlite() : LeaseAndProgressTests(TestProvider.Sqlite);
+
+public sealed class LeaseAndProgressTestsOnPostgreSql() : LeaseAndProgressTests(TestProvider.PostgreSql);

@@ -12,15 +12,14 @@ using OperationsHub.Core.Tests.Infrastructure;
 namespace OperationsHub.Core.Tests;
 
 /// <summary>The whole engine in a real generic host: Quartz dispatches, the worker runs, recovery runs at start-up.</summary>
-public sealed class QuartzWorkerTests : IAsyncLifetime
+public abstract class QuartzWorkerTests(TestProvider provider) : IAsyncLifetime
 {
-    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("opshub-quartz-");
+    private TestDatabase _database = null!;
     private IHost _host = null!;
-
-    private string DatabasePath => Path.Combine(_directory.FullName, "hub.db");
 
     public async ValueTask InitializeAsync()
     {
+        _database = await TestDatabase.CreateAsync(provider, EngineHarness.MigrateTemplateAsync);
         _host = BuildHost();
         await _host.Services.MigrateHubDatabaseAsync();
     }
@@ -28,9 +27,7 @@ public sealed class QuartzWorkerTests : IAsyncLifetime
     public async ValueTask DisposeAsync()
     {
         _host.Dispose();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        await Task.Yield();
-        _directory.Delete(recursive: true);
+        await _database.DisposeAsync();
     }
 
     [Fact]
@@ -144,13 +141,12 @@ public sealed class QuartzWorkerTests : IAsyncLifetime
     private IHost BuildHost()
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(_database.Settings)
         {
-            ["Database:ConnectionString"] = $"Data Source={DatabasePath}",
             ["Worker:RedispatchGrace"] = "00:00:00",
             ["Worker:MaxConcurrency"] = $"{MaxConcurrency}",
         });
-        builder.Services.AddOperationsHub(builder.Configuration);
+        builder.Services.AddOperationsHub(builder.Configuration, EngineHarness.Storage);
         TestOperations.Register(builder.Services);
         return builder.Build();
     }
@@ -173,3 +169,7 @@ public sealed class QuartzWorkerTests : IAsyncLifetime
     private Task<HubDbContext> DbAsync() =>
         _host.Services.GetRequiredService<IDbContextFactory<HubDbContext>>().CreateDbContextAsync();
 }
+
+public sealed class QuartzWorkerTestsOnSqlite() : QuartzWorkerTests(TestProvider.Sqlite);
+
+public sealed class QuartzWorkerTestsOnPostgreSql() : QuartzWorkerTests(TestProvider.PostgreSql);

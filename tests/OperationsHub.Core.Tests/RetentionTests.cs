@@ -5,11 +5,11 @@ using OperationsHub.Core.Worker;
 
 namespace OperationsHub.Core.Tests;
 
-public sealed class RetentionTests : IAsyncLifetime
+public abstract class RetentionTests(TestProvider provider) : IAsyncLifetime
 {
     private EngineHarness _hub = null!;
 
-    public async ValueTask InitializeAsync() => _hub = await EngineHarness.CreateAsync(
+    public async ValueTask InitializeAsync() => _hub = await EngineHarness.CreateAsync(provider, 
         fakeTime: true,
         settings: new Dictionary<string, string?> { ["Retention:BatchSize"] = "3" });
 
@@ -41,7 +41,7 @@ public sealed class RetentionTests : IAsyncLifetime
     [Fact]
     public async Task PruneAsync_StopsAfterMaxBatchesPerPass()
     {
-        await using var limited = await EngineHarness.CreateAsync(fakeTime: true, settings: new Dictionary<string, string?>
+        await using var limited = await EngineHarness.CreateAsync(provider, fakeTime: true, settings: new Dictionary<string, string?>
         {
             ["Retention:BatchSize"] = "2",
             ["Retention:MaxBatchesPerPass"] = "2",
@@ -76,3 +76,7 @@ public sealed class RetentionTests : IAsyncLifetime
         return run.Id;
     }
 }
+
+public sealed class RetentionTestsOnSqlite() : RetentionTests(TestProvider.Sqlite);
+
+public sealed class RetentionTestsOnPostgreSql() : RetentionTests(TestProvider.PostgreSql);

@@ -5,11 +5,11 @@ using OperationsHub.Core.Tests.Infrastructure;
 
 namespace OperationsHub.Core.Tests;
 
-public sealed class RunServiceTests : IAsyncLifetime
+public abstract class RunServiceTests(TestProvider provider) : IAsyncLifetime
 {
     private EngineHarness _hub = null!;
 
-    public async ValueTask InitializeAsync() => _hub = await EngineHarness.CreateAsync();
+    public async ValueTask InitializeAsync() => _hub = await EngineHarness.CreateAsync(provider);
 
     public async ValueTask DisposeAsync() => await _hub.DisposeAsync();
 
@@ -219,3 +219,7 @@ public sealed class RunServiceTests : IAsyncLifetime
         (await _hub.GetRunAsync(run.Id)).Version.Should().Be(run.Version);
     }
 }
+
+public sealed class RunServiceTestsOnSqlite() : RunServiceTests(TestProvider.Sqlite);
+
+public sealed class RunServiceTestsOnPostgreSql() : RunServiceTests(TestProvider.PostgreSql);

@@ -6,12 +6,12 @@ using OperationsHub.Core.Tests.Infrastructure;
 namespace OperationsHub.Core.Tests;
 
 /// <summary>The demo's operation types end the way the demo promises, with their delays turned off.</summary>
-public sealed class SampleOperationTests : IAsyncLifetime
+public abstract class SampleOperationTests(TestProvider provider) : IAsyncLifetime
 {
     private EngineHarness _hub = null!;
 
     public async ValueTask InitializeAsync() =>
-        _hub = await EngineHarness.CreateAsync(configure: services => services.AddSampleOperations());
+        _hub = await EngineHarness.CreateAsync(provider, configure: services => services.AddSampleOperations());
 
     public async ValueTask DisposeAsync() => await _hub.DisposeAsync();
 
@@ -54,3 +54,7 @@ public sealed class SampleOperationTests : IAsyncLifetime
         return await _hub.GetRunAsync(result.Run.Id);
     }
 }
+
+public sealed class SampleOperationTestsOnSqlite() : SampleOperationTests(TestProvider.Sqlite);
+
+public sealed class SampleOperationTestsOnPostgreSql() : SampleOperationTests(TestProvider.PostgreSql);

@@ -5,12 +5,12 @@ using OperationsHub.Core.Tests.Infrastructure;
 namespace OperationsHub.Core.Tests;
 
 /// <summary>Every transition is conditional: a repeated or late one changes nothing and says so.</summary>
-public sealed class TransitionTests : IAsyncLifetime
+public abstract class TransitionTests(TestProvider provider) : IAsyncLifetime
 {
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
     private EngineHarness _hub = null!;
 
-    public async ValueTask InitializeAsync() => _hub = await EngineHarness.CreateAsync();
+    public async ValueTask InitializeAsync() => _hub = await EngineHarness.CreateAsync(provider);
 
     public async ValueTask DisposeAsync() => await _hub.DisposeAsync();
 
@@ -157,3 +157,7 @@ public sealed class TransitionTests : IAsyncLifetime
         }
     }
 }
+
+public sealed class TransitionTestsOnSqlite() : TransitionTests(TestProvider.Sqlite);
+
+public sealed class TransitionTestsOnPostgreSql() : TransitionTests(TestProvider.PostgreSql);

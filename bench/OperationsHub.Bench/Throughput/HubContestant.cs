@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OperationsHub.Core;
+using OperationsHub.Sqlite;
 using OperationsHub.Core.Data;
 using OperationsHub.Core.Domain;
 using OperationsHub.Core.Operations;
@@ -40,7 +41,7 @@ internal sealed class HubContestant : Contestant
         {
             ["Database:ConnectionString"] = _connectionString,
         });
-        builder.Services.AddOperationsHub(builder.Configuration);
+        builder.Services.AddOperationsHub(builder.Configuration, storage => storage.AddSqlite());
         builder.Services.AddOperationType<NoopHandler>(new OperationTypeDescriptor("noop", "No-op") { Internal = true });
         _host = builder.Build();
         await _host.Services.MigrateHubDatabaseAsync();

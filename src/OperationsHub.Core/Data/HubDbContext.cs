@@ -121,6 +121,8 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
             e.HasOne<HubUser>().WithMany().HasForeignKey(x => x.UserId).OnDelete(DeleteBehavior.Cascade);
             e.HasIndex(x => new { x.UserId, x.ReadAt }).HasDatabaseName("ix_user_notifications_user_read");
             e.HasIndex(x => new { x.UserId, x.Id }).HasDatabaseName("ix_user_notifications_user_id");
+            // Toasts read "ended since T" per user (ids are not a clock, see CommitOrder).
+            e.HasIndex(x => new { x.UserId, x.CreatedAt }).HasDatabaseName("ix_user_notifications_user_created");
             e.HasIndex(x => x.RunId);
         });
 

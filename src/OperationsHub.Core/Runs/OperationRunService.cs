@@ -1,10 +1,8 @@
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using OperationsHub.Core.Data;
 using OperationsHub.Core.Diagnostics;
 using OperationsHub.Core.Domain;
-using OperationsHub.Core.Feed;
 using OperationsHub.Core.Operations;
 using OperationsHub.Core.Sanitization;
 using OperationsHub.Core.Worker;
@@ -17,42 +15,27 @@ namespace OperationsHub.Core.Runs;
 /// </summary>
 public sealed partial class OperationRunService
 {
-    // A completed run can free its identity between our failed insert and our look-up; a few retries settle it.
+    // A completed run can free its identity between our refused insert and our look-up; a few retries settle it.
     private const int MaxInsertAttempts = 5;
-    private const int SqliteConstraintUnique = 2067;
-
-    // The run, queued, with its counters at zero; the partial unique index on active identities decides dedupe.
-    private const string InsertRunSql =
-        "INSERT INTO operation_runs (tenant_id, type, status, outcome, run_identity_hash, target, context_json,"
-        + " total_count, processed_count, succeeded_count, failed_count, skipped_count, failure_total,"
-        + " initiator_user_id, initiator_name, created_at, updated_at, attempt, version)"
-        + " VALUES (@tenant_id, @type, 'Queued', 'Pending', @hash, @target, @context, 0, 0, 0, 0, 0, 0,"
-        + " @initiator_user_id, @initiator_name, @now, @now, 0, 1) RETURNING id";
 
     private readonly IDbContextFactory<HubDbContext> _dbFactory;
-    private readonly WriteGate _writeGate;
     private readonly RunTransitions _transitions;
     private readonly IRunDispatcher _dispatcher;
-    private readonly IRunChangeFeed _feed;
     private readonly OperationTypeRegistry _registry;
     private readonly HubMetrics _metrics;
     private readonly ILogger<OperationRunService> _logger;
 
     internal OperationRunService(
         IDbContextFactory<HubDbContext> dbFactory,
-        WriteGate writeGate,
         RunTransitions transitions,
         IRunDispatcher dispatcher,
-        IRunChangeFeed feed,
         OperationTypeRegistry registry,
         HubMetrics metrics,
         ILogger<OperationRunService> logger)
     {
         _dbFactory = dbFactory;
-        _writeGate = writeGate;
         _transitions = transitions;
         _dispatcher = dispatcher;
-        _feed = feed;
         _registry = registry;
         _metrics = metrics;
         _logger = logger;
@@ -74,15 +57,12 @@ public sealed partial class OperationRunService
 
         var hash = RunIdentity.ComputeHash(request.TenantId, request.Type, request.IdentityInputs);
         var context = SanitizeContext(request);
-        var contextJson = RunJson.SerializeContext(context);
 
         for (var attempt = 1; ; attempt++)
         {
-            var inserted = await TryInsertAsync(request, descriptor, hash, context.Target, contextJson, cancellationToken);
+            var inserted = await _transitions.TryInsertQueuedAsync(request, descriptor, hash, context, cancellationToken);
             if (inserted is not null)
             {
-                _metrics.RunStarted(request.Type);
-                _feed.Publish(new RunChanged(inserted.Id, inserted.TenantId, inserted.InitiatorUserId, 1));
                 LogRunCreated(_logger, inserted.Id, request.Type, request.TenantId);
                 return new StartRunResult(await DispatchAsync(inserted, cancellationToken), Deduped: false);
             }
@@ -111,59 +91,8 @@ public sealed partial class OperationRunService
     public async Task<bool> CancelAsync(long runId, string requestedBy, CancellationToken cancellationToken = default)
     {
         var who = Sanitizer.SanitizeText(requestedBy, 200);
-        if (await _transitions.TryCancelQueuedAsync(runId, who, cancellationToken) is { } cancelled)
-        {
-            _metrics.RunCompleted(cancelled.Type, RunOutcome.Cancelled);
-            return true;
-        }
-
-        return await _transitions.TryRequestCancelAsync(runId, who, cancellationToken) is not null;
-    }
-
-    private async Task<RunSummary?> TryInsertAsync(
-        StartRunRequest request, OperationTypeDescriptor descriptor, string hash, string? target, string contextJson, CancellationToken ct)
-    {
-        var now = _transitions.UtcNow;
-        var initiatorName = request.Initiator is null ? null : Sanitizer.SanitizeText(request.Initiator.DisplayName, 200);
-        var by = initiatorName is null ? "by the system" : $"by {initiatorName}";
-        var id = await _writeGate.WriteAsync<long?>(writer =>
-        {
-            var insert = writer.Command(InsertRunSql);
-            insert.Parameters.AddWithValue("@tenant_id", request.TenantId);
-            insert.Parameters.AddWithValue("@type", request.Type);
-            insert.Parameters.AddWithValue("@hash", hash);
-            insert.Parameters.AddWithValue("@target", (object?)target ?? DBNull.Value);
-            insert.Parameters.AddWithValue("@context", contextJson);
-            insert.Parameters.AddWithValue("@initiator_user_id", (object?)request.Initiator?.UserId ?? DBNull.Value);
-            insert.Parameters.AddWithValue("@initiator_name", (object?)initiatorName ?? DBNull.Value);
-            insert.Parameters.AddWithValue("@now", now);
-            long runId;
-            try
-            {
-                runId = (long)insert.ExecuteScalar()!;
-            }
-            catch (SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteConstraintUnique)
-            {
-                return null; // an active run of the same identity exists (the failed statement wrote nothing)
-            }
-
-            RunTransitions.InsertEvent(writer, runId, RunEventKinds.Created, $"Queued {by}.", now);
-            if (request.Initiator is { } initiator)
-            {
-                RunTransitions.InsertNotification(writer, initiator.UserId, request.TenantId, runId, NotificationKinds.Queued,
-                    RunOutcome.Pending, RunTexts.QueuedTitle(descriptor.DisplayName),
-                    target is null ? "Queued." : $"Queued for {target}.", now);
-            }
-
-            return runId;
-        }, ct);
-
-        if (id is not { } newId)
-        {
-            return null;
-        }
-
-        return new RunSummary(newId, request.TenantId, request.Type, RunStatus.Queued, RunOutcome.Pending, now, request.Initiator?.UserId);
+        return await _transitions.TryCancelQueuedAsync(runId, who, cancellationToken) is not null
+            || await _transitions.TryRequestCancelAsync(runId, who, cancellationToken) is not null;
     }
 
     private async Task<RunSummary> DispatchAsync(RunSummary run, CancellationToken ct)
@@ -175,19 +104,13 @@ public sealed partial class OperationRunService
         }
         catch (Exception ex)
         {
-            // No run may sit in "Queued" for work nobody will do: fail it before the caller sees it.
-            var message = Sanitizer.SanitizeText($"The run could not be handed to the worker: {ex.Message}");
-            LogDispatchFailed(_logger, run.Id, run.Type, message);
-            var failed = await _transitions.TryFailQueuedAsync(
-                run.Id, new RunFailure(RunFailureCodes.DispatchFailed, message), CancellationToken.None);
-            if (failed is null)
+            if (await _transitions.FailDispatchAsync(run.Id, ex) is { } failed)
             {
-                // Someone else moved it on (recovery dispatched it after all); report what it is now.
-                return await FindByIdAsync(run.Id, CancellationToken.None) ?? run;
+                return run with { Status = failed.Status, Outcome = failed.Outcome };
             }
 
-            _metrics.RunCompleted(run.Type, RunOutcome.Failed);
-            return run with { Status = failed.Status, Outcome = failed.Outcome };
+            // Someone else moved it on (recovery dispatched it after all); report what it is now.
+            return await FindByIdAsync(run.Id, CancellationToken.None) ?? run;
         }
     }
 
@@ -227,7 +150,4 @@ public sealed partial class OperationRunService
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Start of {Type} for tenant {TenantId} deduped to active run {RunId}")]
     private static partial void LogRunDeduped(ILogger logger, long runId, string type, long tenantId);
-
-    [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "Run {RunId} ({Type}) could not be dispatched and was failed: {Reason}")]
-    private static partial void LogDispatchFailed(ILogger logger, long runId, string type, string reason);
 }

@@ -2,6 +2,7 @@ using OperationsHub.Core.Domain;
 using OperationsHub.Core.Operations;
 using OperationsHub.Core.Runs;
 using OperationsHub.Core.Sanitization;
+using OperationsHub.Core.Storage;
 
 namespace OperationsHub.Core.Worker;
 
@@ -10,7 +11,7 @@ namespace OperationsHub.Core.Worker;
 /// is the only writer to the database while the handler runs, so progress reports cost nothing but an increment.
 /// </summary>
 internal sealed class OperationContext(
-    RunAfterTransition run,
+    RunRow run,
     RunContext context,
     CancellationToken cancellationToken,
     Func<ValueTask> renewLease) : IOperationContext

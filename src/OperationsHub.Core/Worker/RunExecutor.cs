@@ -8,6 +8,7 @@ using OperationsHub.Core.Domain;
 using OperationsHub.Core.Operations;
 using OperationsHub.Core.Runs;
 using OperationsHub.Core.Sanitization;
+using OperationsHub.Core.Storage;
 
 namespace OperationsHub.Core.Worker;
 
@@ -84,7 +85,6 @@ internal sealed partial class RunExecutor(
         }
 
         var duration = time.GetElapsedTime(startedAt);
-        metrics.RunCompleted(run.Type, final);
         metrics.RunDuration(run.Type, final, duration);
         LogCompleted(logger, runId, run.Type, final, duration.TotalMilliseconds);
     }
@@ -109,7 +109,6 @@ internal sealed partial class RunExecutor(
             $"No handler is registered for the operation type '{Sanitizer.SanitizeKey(state.Type)}'.");
         if (await transitions.TryFailQueuedAsync(runId, failure, CancellationToken.None) is not null)
         {
-            metrics.RunCompleted(state.Type, RunOutcome.Failed);
             LogUnknownType(logger, runId, Sanitizer.SanitizeKey(state.Type));
         }
     }
@@ -164,7 +163,7 @@ internal sealed partial class RunExecutor(
     /// reported.
     /// </summary>
     private async Task HeartbeatLoopAsync(
-        RunAfterTransition run,
+        RunRow run,
         OperationContext context,
         ExecutionSignals signals,
         CancellationTokenSource handlerCancellation,
@@ -205,7 +204,7 @@ internal sealed partial class RunExecutor(
     }
 
     private async Task<bool> BeatAsync(
-        RunAfterTransition run,
+        RunRow run,
         RunCounts? counts,
         ExecutionSignals signals,
         CancellationTokenSource handlerCancellation,

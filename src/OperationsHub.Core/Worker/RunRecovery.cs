@@ -2,11 +2,9 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OperationsHub.Core.Data;
-using OperationsHub.Core.Diagnostics;
 using OperationsHub.Core.Domain;
 using OperationsHub.Core.Operations;
 using OperationsHub.Core.Runs;
-using OperationsHub.Core.Sanitization;
 using Quartz;
 
 namespace OperationsHub.Core.Worker;
@@ -25,7 +23,6 @@ internal sealed partial class RunRecovery(
     IRunDispatcher dispatcher,
     OperationTypeRegistry registry,
     IOptions<WorkerOptions> options,
-    HubMetrics metrics,
     ILogger<RunRecovery> logger)
 {
     public async Task<RecoveryResult> RunOnceAsync(CancellationToken ct)
@@ -67,7 +64,6 @@ internal sealed partial class RunRecovery(
             if (await transitions.TryAbandonAsync(run.Id, run.LeaseOwner, new RunFailure(RunFailureCodes.Abandoned, reason), ct) is not null)
             {
                 abandoned++;
-                metrics.RunCompleted(run.Type, RunOutcome.Failed);
                 LogAbandoned(logger, run.Id, run.Attempt);
             }
         }
@@ -114,15 +110,7 @@ internal sealed partial class RunRecovery(
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            var message = Sanitizer.SanitizeText($"The run could not be handed to the worker: {ex.Message}");
-            LogDispatchFailed(logger, runId, message);
-            var failed = await transitions.TryFailQueuedAsync(
-                runId, new RunFailure(RunFailureCodes.DispatchFailed, message), CancellationToken.None);
-            if (failed is not null)
-            {
-                metrics.RunCompleted(failed.Type, RunOutcome.Failed);
-            }
-
+            await transitions.FailDispatchAsync(runId, ex);
             return false;
         }
     }
@@ -137,9 +125,6 @@ internal sealed partial class RunRecovery(
 
     [LoggerMessage(EventId = 1203, Level = LogLevel.Information, Message = "Run {RunId}: queued with no trigger; dispatched again")]
     private static partial void LogRedispatched(ILogger logger, long runId);
-
-    [LoggerMessage(EventId = 1204, Level = LogLevel.Error, Message = "Run {RunId}: re-dispatch failed: {Reason}")]
-    private static partial void LogDispatchFailed(ILogger logger, long runId, string reason);
 }
 
 /// <summary>Runs <see cref="RunRecovery"/> at start-up and every <see cref="WorkerOptions.RecoveryInterval"/>.</summary>

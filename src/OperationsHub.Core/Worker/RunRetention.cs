@@ -1,8 +1,7 @@
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using OperationsHub.Core.Data;
-using OperationsHub.Core.Domain;
+using OperationsHub.Core.Feed;
+using OperationsHub.Core.Storage;
 using Quartz;
 
 namespace OperationsHub.Core.Worker;
@@ -52,10 +51,13 @@ internal sealed class ValidateRetentionOptions : IValidateOptions<RetentionOptio
     }
 }
 
-/// <summary>Deletes completed runs past their retention age in bounded batches. Active runs are never touched.</summary>
+/// <summary>
+/// Deletes completed runs past their retention age in bounded batches (one commit each, so the writer is never held
+/// for long), and tells open pages. Active runs are never touched.
+/// </summary>
 internal sealed partial class RunRetention(
-    IDbContextFactory<HubDbContext> dbFactory,
-    WriteGate writeGate,
+    IRunStore store,
+    IRunChangeFeed feed,
     IOptions<RetentionOptions> options,
     TimeProvider time,
     ILogger<RunRetention> logger)
@@ -67,25 +69,15 @@ internal sealed partial class RunRetention(
         var deleted = 0;
         for (var batch = 0; batch < settings.MaxBatchesPerPass; batch++)
         {
-            await using var db = await dbFactory.CreateDbContextAsync(ct);
-            var ids = await db.Runs.AsNoTracking()
-                .Where(r => r.Status == RunStatus.Completed && r.CompletedAt < cutoff)
-                .OrderBy(r => r.CompletedAt)
-                .Select(r => r.Id)
-                .Take(settings.BatchSize)
-                .ToListAsync(ct);
-            if (ids.Count == 0)
+            var pruned = await store.PruneAsync(cutoff, settings.BatchSize, ct);
+            deleted += pruned.Count;
+            foreach (var run in pruned)
             {
-                break;
+                // Version 0: the run is gone. Pages showing it re-query and drop it.
+                feed.Publish(new RunChanged(run.RunId, run.TenantId, run.InitiatorUserId, 0));
             }
 
-            using var gate = await writeGate.EnterAsync(ct);
-            await using var tx = await db.Database.BeginTransactionAsync(ct);
-            await db.RunEvents.Where(e => ids.Contains(e.RunId)).ExecuteDeleteAsync(ct);
-            await db.Notifications.Where(n => ids.Contains(n.RunId)).ExecuteDeleteAsync(ct);
-            deleted += await db.Runs.Where(r => ids.Contains(r.Id) && r.Status == RunStatus.Completed).ExecuteDeleteAsync(ct);
-            await tx.CommitAsync(ct);
-            if (ids.Count < settings.BatchSize)
+            if (pruned.Count < settings.BatchSize)
             {
                 break;
             }

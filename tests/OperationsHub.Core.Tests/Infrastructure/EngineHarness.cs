@@ -9,24 +9,31 @@ using OperationsHub.Core.Domain;
 using OperationsHub.Core.Feed;
 using OperationsHub.Core.Operations;
 using OperationsHub.Core.Runs;
+using OperationsHub.Core.Storage;
 using OperationsHub.Core.Worker;
+using OperationsHub.PostgreSql;
+using OperationsHub.Sqlite;
+using OperationsHub.Testing;
 
 namespace OperationsHub.Core.Tests.Infrastructure;
 
 /// <summary>
-/// The engine wired as in production, on a real SQLite file of its own, without the Quartz host: tests drive the
-/// executor and recovery directly. The dispatcher and the clock are fakes the test controls.
+/// The engine wired as in production, on a real database of its own (a SQLite file, or a fresh PostgreSQL database),
+/// without the Quartz host: tests drive the executor and recovery directly. The dispatcher and the clock are fakes
+/// the test controls.
 /// </summary>
 public sealed class EngineHarness : IAsyncDisposable
 {
-    private readonly DirectoryInfo _directory;
+    private readonly TestDatabase _database;
 
-    private EngineHarness(DirectoryInfo directory, ServiceProvider services, FakeTimeProvider? time)
+    private EngineHarness(TestDatabase database, ServiceProvider services, FakeTimeProvider? time)
     {
-        _directory = directory;
+        _database = database;
         Services = services;
         Time = time;
     }
+
+    public TestProvider Provider => _database.Provider;
 
     public ServiceProvider Services { get; }
 
@@ -58,14 +65,14 @@ public sealed class EngineHarness : IAsyncDisposable
     public RunInitiator Bob { get; private set; } = null!;
 
     public static async Task<EngineHarness> CreateAsync(
+        TestProvider provider,
         bool fakeTime = false,
         IDictionary<string, string?>? settings = null,
         Action<IServiceCollection>? configure = null)
     {
-        var directory = Directory.CreateTempSubdirectory("opshub-tests-");
-        var values = new Dictionary<string, string?>
+        var database = await TestDatabase.CreateAsync(provider, MigrateTemplateAsync);
+        var values = new Dictionary<string, string?>(database.Settings)
         {
-            ["Database:ConnectionString"] = $"Data Source={Path.Combine(directory.FullName, "hub.db")}",
             ["ChangeFeed:MinInterval"] = "00:00:00",
             ["Worker:Enabled"] = "false",
         };
@@ -87,15 +94,34 @@ public sealed class EngineHarness : IAsyncDisposable
         }
 
         services.AddSingleton<IRunDispatcher, FakeDispatcher>();
-        services.AddOperationsHub(configuration);
+        services.AddOperationsHub(configuration, Storage);
         TestOperations.Register(services);
         configure?.Invoke(services);
 
-        var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
-        await provider.MigrateHubDatabaseAsync();
-        var harness = new EngineHarness(directory, provider, time);
+        var built = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        await built.MigrateHubDatabaseAsync();
+        var harness = new EngineHarness(database, built, time);
         await harness.SeedAsync();
         return harness;
+    }
+
+    /// <summary>Both providers, as the Web host offers them; <c>Database:Provider</c> picks one.</summary>
+    public static void Storage(HubStorageBuilder storage) => storage.AddSqlite().AddPostgreSql();
+
+    /// <summary>Migrates a PostgreSQL template database once per test process.</summary>
+    public static async Task MigrateTemplateAsync(string connectionString)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = "PostgreSql",
+            ["Database:ConnectionString"] = connectionString,
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddOperationsHub(configuration, Storage);
+        await using var built = services.BuildServiceProvider();
+        await built.MigrateHubDatabaseAsync();
     }
 
     public async Task<HubDbContext> DbAsync() =>
@@ -140,15 +166,7 @@ public sealed class EngineHarness : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Services.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try
-        {
-            _directory.Delete(recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file still held by a finalizing connection; the temp folder is cleaned by the OS eventually.
-        }
+        await _database.DisposeAsync();
     }
 
     private async Task SeedAsync()

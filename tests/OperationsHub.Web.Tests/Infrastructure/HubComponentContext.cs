@@ -12,6 +12,9 @@ using OperationsHub.Core.Feed;
 using OperationsHub.Core.Runs;
 using OperationsHub.Core.Samples;
 using OperationsHub.Core.Worker;
+using OperationsHub.PostgreSql;
+using OperationsHub.Sqlite;
+using OperationsHub.Testing;
 using OperationsHub.Web.Features.Live;
 using OperationsHub.Web.Features.Operations;
 using OperationsHub.Web.Features.Tenants;
@@ -20,19 +23,20 @@ namespace OperationsHub.Web.Tests.Infrastructure;
 
 /// <summary>
 /// The one bUnit context for the hub: MudBlazor set up the way its own tests do (loose JS interop, a popover
-/// provider, no transitions), a real SQLite file behind the queries, an interactive server renderer, and a
-/// hand-driven change feed so live updates are deterministic.
+/// provider, no transitions), a real database behind the queries (a SQLite file unless a test asks for PostgreSQL),
+/// an interactive server renderer, and a hand-driven change feed so live updates are deterministic.
 /// </summary>
 public sealed class HubComponentContext : IAsyncDisposable
 {
-    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("opshub-bunit-");
+    private readonly TestDatabase _database;
 
-    public HubComponentContext()
+    public HubComponentContext(TestProvider provider = TestProvider.Sqlite)
     {
         Bunit.JSInterop.Mode = JSRuntimeMode.Loose;
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        // A constructor cannot await; creating the database first keeps every test's set-up a plain `new`.
+        _database = TestDatabase.CreateAsync(provider, MigrateTemplateAsync).GetAwaiter().GetResult();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>(_database.Settings)
         {
-            ["Database:ConnectionString"] = $"Data Source={Path.Combine(_directory.FullName, "hub.db")}",
             ["Worker:Enabled"] = "false",
         }).Build();
         var services = Bunit.Services;
@@ -44,7 +48,7 @@ public sealed class HubComponentContext : IAsyncDisposable
             options.SnackbarConfiguration.HideTransitionDuration = 0;
         });
         services.AddSingleton<IRunDispatcher, NoDispatch>();
-        services.AddOperationsHub(configuration);
+        services.AddOperationsHub(configuration, Storage);
         services.AddSampleOperations();
         services.Replace(ServiceDescriptor.Singleton<IRunChangeFeed>(Feed));
         services.AddSingleton<TenantAccess>();
@@ -135,14 +139,24 @@ public sealed class HubComponentContext : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Bunit.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try
+        await _database.DisposeAsync();
+    }
+
+    private static void Storage(OperationsHub.Core.Storage.HubStorageBuilder storage) => storage.AddSqlite().AddPostgreSql();
+
+    private static async Task MigrateTemplateAsync(string connectionString)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            _directory.Delete(recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+            ["Database:Provider"] = "PostgreSql",
+            ["Database:ConnectionString"] = connectionString,
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddOperationsHub(configuration, Storage);
+        await using var built = services.BuildServiceProvider();
+        await built.MigrateHubDatabaseAsync();
     }
 
     private sealed class NoDispatch : IRunDispatcher

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using OperationsHub.Core.Domain;
 using OperationsHub.Core.Feed;
+using OperationsHub.Core.Storage;
 using OperationsHub.Web.Features.Live;
 using OperationsHub.Web.Features.Operations;
 
@@ -13,7 +14,10 @@ public sealed partial class NotificationCenter
     private int _unread;
     private int _take = NotificationQueries.PageSize;
     private bool _open;
-    private long _toastedThrough;
+    // What this tab has toasted (or found already ended when it opened), by creation time, within a window that
+    // slides with each read: ids are not a clock, so "new" is "created in the window and not seen", never "above X".
+    private readonly Dictionary<long, DateTime> _seen = [];
+    private DateTime _lastRead;
 
     [Inject]
     private NotificationQueries Queries { get; set; } = default!;
@@ -41,8 +45,10 @@ public sealed partial class NotificationCenter
         _unread = await Queries.CountUnreadAsync(UserId, Disposing);
         if (RendererInfo.IsInteractive)
         {
-            // Only runs that end from now on toast; older ones are in the list.
-            _toastedThrough = await Queries.GetLatestIdAsync(UserId, Disposing);
+            // Only runs that end from now on toast; older ones are in the list. What already ended within the window
+            // is marked seen, so the first read after a change toasts only what is really new.
+            _lastRead = Now;
+            await ReadEndedAsync(toast: false);
         }
 
         // User-scoped: this tab hears about its own user's runs only.
@@ -52,16 +58,39 @@ public sealed partial class NotificationCenter
     private async Task OnChangedAsync()
     {
         _unread = await Queries.CountUnreadAsync(UserId, Disposing);
-        foreach (var ended in await Queries.GetCompletedAfterAsync(UserId, _toastedThrough, Disposing))
-        {
-            _toastedThrough = Math.Max(_toastedThrough, ended.Id);
-            Toast(ended);
-        }
+        await ReadEndedAsync(toast: true);
 
         if (_open)
         {
             await LoadAsync();
         }
+    }
+
+    private async Task ReadEndedAsync(bool toast)
+    {
+        var readAt = Now;
+        var since = _lastRead - CommitOrder.Slack;
+        foreach (var old in _seen.Where(s => s.Value < since).Select(s => s.Key).ToList())
+        {
+            _seen.Remove(old);
+        }
+
+        IReadOnlyList<NotificationRow> ended;
+        do
+        {
+            ended = await Queries.GetCompletedSinceAsync(UserId, since, _seen.Keys, Disposing);
+            foreach (var row in ended)
+            {
+                _seen[row.Id] = row.CreatedAt;
+                if (toast)
+                {
+                    Toast(row);
+                }
+            }
+        }
+        while (!toast && ended.Count == NotificationQueries.MaxToastsPerRead);
+
+        _lastRead = readAt;
     }
 
     /// <summary>The bell lives in the layout, outside any error boundary: a failed refresh must not end the circuit.</summary>

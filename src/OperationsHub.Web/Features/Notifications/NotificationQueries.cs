@@ -40,21 +40,27 @@ public sealed class NotificationQueries(IDbContextFactory<HubDbContext> dbFactor
         return await Rows(db, userId).Take(Math.Clamp(take, 1, 200)).ToListAsync(cancellationToken);
     }
 
-    /// <summary>Terminal notifications newer than <paramref name="afterId"/>, oldest first: the toasts still to show.</summary>
-    public async Task<IReadOnlyList<NotificationRow>> GetCompletedAfterAsync(long userId, long afterId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Terminal notifications created at or after <paramref name="since"/> that are not among <paramref name="seen"/>,
+    /// oldest first: the toasts still to show. By time and by what was seen, never by "ids above X" (see CommitOrder).
+    /// </summary>
+    public async Task<IReadOnlyList<NotificationRow>> GetCompletedSinceAsync(
+        long userId, DateTime since, IReadOnlyCollection<long> seen, CancellationToken cancellationToken)
     {
+        var seenIds = seen.ToList();
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var rows = await Rows(db, userId, n => n.Id > afterId && n.Kind == NotificationKinds.Completed)
-            .Take(20).ToListAsync(cancellationToken);
-        rows.Reverse();
-        return rows;
+        return await (
+            from n in db.Notifications.AsNoTracking()
+            where n.UserId == userId && n.CreatedAt >= since && n.Kind == NotificationKinds.Completed && !seenIds.Contains(n.Id)
+            join t in db.Tenants on n.TenantId equals t.Id
+            orderby n.CreatedAt, n.Id
+            select new NotificationRow(n.Id, n.Kind, n.Outcome, n.Title, n.Body, n.CreatedAt, n.ReadAt, n.RunId, t.ExternalId, t.Name))
+            .Take(MaxToastsPerRead)
+            .ToListAsync(cancellationToken);
     }
 
-    public async Task<long> GetLatestIdAsync(long userId, CancellationToken cancellationToken)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        return await db.Notifications.Where(n => n.UserId == userId).MaxAsync(n => (long?)n.Id, cancellationToken) ?? 0;
-    }
+    /// <summary>Toasts read at once at most; the rest come with the next read.</summary>
+    public const int MaxToastsPerRead = 20;
 
     public async Task<bool> MarkReadAsync(long userId, long notificationId, CancellationToken cancellationToken)
     {

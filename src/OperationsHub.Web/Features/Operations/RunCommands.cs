@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using OperationsHub.Core.Data;
 using OperationsHub.Core.Operations;
 using OperationsHub.Core.Runs;
+using OperationsHub.Core.Storage;
 using OperationsHub.Web.Features.Tenants;
 
 namespace OperationsHub.Web.Features.Operations;
@@ -40,7 +41,8 @@ public sealed class RunCommands(
     TenantAccess access,
     OperationRunService runs,
     OperationTypeRegistry registry,
-    IDbContextFactory<HubDbContext> dbFactory)
+    IDbContextFactory<HubDbContext> dbFactory,
+    IRunStore store)
 {
     private const int MaxInputs = 32;
     private const int MaxInputLength = 512;
@@ -99,7 +101,7 @@ public sealed class RunCommands(
             }, cancellationToken);
             return new(CommandStatus.Ok, result);
         }
-        catch (Exception ex) when (HubDatabase.IsBusy(ex))
+        catch (Exception ex) when (store.IsTransient(ex))
         {
             return new(CommandStatus.Unavailable, Message: BusyMessage("started"));
         }
@@ -131,7 +133,7 @@ public sealed class RunCommands(
                 ? new(CommandStatus.Ok, true)
                 : new(CommandStatus.Conflict, false, "The run has already finished or is already being cancelled.");
         }
-        catch (Exception ex) when (HubDatabase.IsBusy(ex))
+        catch (Exception ex) when (store.IsTransient(ex))
         {
             return new(CommandStatus.Unavailable, Message: BusyMessage("cancelled"));
         }

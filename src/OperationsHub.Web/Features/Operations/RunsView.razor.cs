@@ -25,7 +25,9 @@ public sealed partial class RunsView
     private RunsSummary? _summary;
     private bool _live = true;
     private bool _missedWhilePaused;
-    private long? _watermark;
+    // Runs created since this view was read, as signalled: ids are not a clock (a lower id can commit after a higher
+    // one was shown), so "new" is "signalled as created", never "above some id".
+    private readonly HashSet<long> _newIds = [];
     private int _newRuns;
     private string _announcement = "";
 
@@ -113,7 +115,7 @@ public sealed partial class RunsView
         if (wanted.Page == 0 && wanted.Sort == RunsSort.Newest)
         {
             _newRuns = 0;
-            _watermark = null;
+            _newIds.Clear();
         }
     }
 
@@ -126,7 +128,7 @@ public sealed partial class RunsView
 
         _filter = filter;
         _newRuns = 0;
-        _watermark = null;
+        _newIds.Clear();
         WriteUrl();
         await LoadAsync();
     }
@@ -178,11 +180,22 @@ public sealed partial class RunsView
             await RefreshShownPageAsync();
         }
 
-        var created = batch.Changes.Where(c => c.Version == 1 && !_rowIds.Contains(c.RunId)).Select(c => c.RunId).ToList();
-        if (!atHead && created.Count > 0)
+        if (atHead)
         {
-            _watermark ??= created.Min() - 1;
-            _newRuns = await Query.CountNewerAsync(Tenant.TenantId, Tenant.UserId, _filter, _watermark.Value, Disposing);
+            return;
+        }
+
+        // A new run may come to match the view later (it completes, say), so any change of a new run recounts.
+        var recount = false;
+        foreach (var change in batch.Changes)
+        {
+            recount |= _newIds.Contains(change.RunId)
+                || (change.Version == 1 && !_rowIds.Contains(change.RunId) && _newIds.Count <= RunsGridQuery.CountCap && _newIds.Add(change.RunId));
+        }
+
+        if (recount)
+        {
+            _newRuns = await Query.CountAmongAsync(Tenant.TenantId, Tenant.UserId, _filter, _newIds, Disposing);
         }
     }
 

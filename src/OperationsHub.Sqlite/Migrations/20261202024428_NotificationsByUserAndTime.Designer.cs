@@ -2,17 +2,20 @@
 using System;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using OperationsHub.Core.Data;
 
 #nullable disable
 
-namespace OperationsHub.Migrations.Sqlite.Migrations
+namespace OperationsHub.Sqlite.Migrations
 {
     [DbContext(typeof(HubDbContext))]
-    partial class HubDbContextModelSnapshot : ModelSnapshot
+    [Migration("20261202024428_NotificationsByUserAndTime")]
+    partial class NotificationsByUserAndTime
     {
-        protected override void BuildModel(ModelBuilder modelBuilder)
+        /// <inheritdoc />
+        protected override void BuildTargetModel(ModelBuilder modelBuilder)
         {
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
@@ -390,6 +393,9 @@ namespace OperationsHub.Migrations.Sqlite.Migrations
                     b.HasKey("Id");
 
                     b.HasIndex("RunId");
+
+                    b.HasIndex("UserId", "CreatedAt")
+                        .HasDatabaseName("ix_user_notifications_user_created");
 
                     b.HasIndex("UserId", "Id")
                         .HasDatabaseName("ix_user_notifications_user_id");

@@ -3,7 +3,7 @@ using Microsoft.EntityFrameworkCore.Migrations;
 
 #nullable disable
 
-namespace OperationsHub.Migrations.Sqlite.Migrations
+namespace OperationsHub.Sqlite.Migrations
 {
     /// <inheritdoc />
     public partial class InitialCreate : Migration

@@ -8,11 +8,11 @@ using OperationsHub.Core.Data;
 
 #nullable disable
 
-namespace OperationsHub.Migrations.Sqlite.Migrations
+namespace OperationsHub.Sqlite.Migrations
 {
     [DbContext(typeof(HubDbContext))]
-    [Migration("20261126170316_RunTargetAndGridIndexes")]
-    partial class RunTargetAndGridIndexes
+    [Migration("20261126161615_InitialCreate")]
+    partial class InitialCreate
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -27,14 +27,6 @@ namespace OperationsHub.Migrations.Sqlite.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("id");
 
-                    b.Property<int>("AccessFailedCount")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("access_failed_count");
-
-                    b.Property<DateTime>("CreatedAt")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("created_at");
-
                     b.Property<string>("DisplayName")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -46,45 +38,7 @@ namespace OperationsHub.Migrations.Sqlite.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("email");
 
-                    b.Property<string>("EntraObjectId")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("entra_object_id");
-
-                    b.Property<string>("EntraTenantId")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("entra_tenant_id");
-
-                    b.Property<DateTime?>("LockoutEndsAt")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("lockout_ends_at");
-
-                    b.Property<string>("NormalizedEmail")
-                        .HasMaxLength(320)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("normalized_email");
-
-                    b.Property<string>("PasswordHash")
-                        .HasMaxLength(512)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("password_hash");
-
-                    b.Property<string>("Theme")
-                        .IsRequired()
-                        .HasMaxLength(16)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("theme");
-
                     b.HasKey("Id");
-
-                    b.HasIndex("NormalizedEmail")
-                        .IsUnique()
-                        .HasFilter("normalized_email IS NOT NULL");
-
-                    b.HasIndex("EntraTenantId", "EntraObjectId")
-                        .IsUnique()
-                        .HasFilter("entra_object_id IS NOT NULL");
 
                     b.ToTable("users", (string)null);
                 });
@@ -181,11 +135,6 @@ namespace OperationsHub.Migrations.Sqlite.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("succeeded_count");
 
-                    b.Property<string>("Target")
-                        .HasMaxLength(256)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("target");
-
                     b.Property<long>("TenantId")
                         .HasColumnType("INTEGER")
                         .HasColumnName("tenant_id");
@@ -212,46 +161,26 @@ namespace OperationsHub.Migrations.Sqlite.Migrations
 
                     b.HasIndex("InitiatorUserId");
 
-                    b.HasIndex("TenantId")
-                        .HasDatabaseName("ix_operation_runs_tenant");
-
                     b.HasIndex("Status", "CompletedAt")
                         .HasDatabaseName("ix_operation_runs_status_completed");
 
                     b.HasIndex("Status", "LeaseExpiresAt")
                         .HasDatabaseName("ix_operation_runs_status_lease");
 
-                    b.HasIndex("TenantId", "CreatedAt")
-                        .HasDatabaseName("ix_operation_runs_tenant_created");
-
-                    b.HasIndex("TenantId", "InitiatorUserId")
-                        .HasDatabaseName("ix_operation_runs_tenant_initiator");
-
-                    b.HasIndex("TenantId", "Outcome")
-                        .HasDatabaseName("ix_operation_runs_tenant_outcome");
-
                     b.HasIndex("TenantId", "RunIdentityHash")
                         .IsUnique()
                         .HasDatabaseName("ux_operation_runs_active_identity")
                         .HasFilter("status IN ('Queued', 'Running')");
 
-                    b.HasIndex("TenantId", "Status")
-                        .HasDatabaseName("ix_operation_runs_tenant_status");
-
-                    b.HasIndex("TenantId", "Type")
-                        .HasDatabaseName("ix_operation_runs_tenant_type");
-
-                    b.HasIndex("TenantId", "InitiatorUserId", "Outcome")
-                        .HasDatabaseName("ix_operation_runs_tenant_initiator_outcome");
+                    b.HasIndex("TenantId", "CreatedAt", "Id")
+                        .IsDescending(false, true, true)
+                        .HasDatabaseName("ix_operation_runs_tenant_created");
 
                     b.HasIndex("TenantId", "RunIdentityHash", "CreatedAt")
                         .HasDatabaseName("ix_operation_runs_identity_created");
 
-                    b.HasIndex("TenantId", "Type", "Outcome")
-                        .HasDatabaseName("ix_operation_runs_tenant_type_outcome");
-
-                    b.HasIndex("TenantId", "InitiatorUserId", "Type", "Outcome")
-                        .HasDatabaseName("ix_operation_runs_tenant_initiator_type_outcome");
+                    b.HasIndex("TenantId", "Status", "CreatedAt")
+                        .HasDatabaseName("ix_operation_runs_tenant_status_created");
 
                     b.ToTable("operation_runs", (string)null);
                 });

@@ -1,7 +1,7 @@
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
-namespace OperationsHub.Core.Data;
+namespace OperationsHub.Sqlite;
 
 /// <summary>
 /// Per-connection SQLite settings. WAL is a property of the file (set once by the migrator), but

@@ -2,20 +2,17 @@
 using System;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using OperationsHub.Core.Data;
 
 #nullable disable
 
-namespace OperationsHub.Migrations.Sqlite.Migrations
+namespace OperationsHub.Sqlite.Migrations
 {
     [DbContext(typeof(HubDbContext))]
-    [Migration("20261126161615_InitialCreate")]
-    partial class InitialCreate
+    partial class HubDbContextModelSnapshot : ModelSnapshot
     {
-        /// <inheritdoc />
-        protected override void BuildTargetModel(ModelBuilder modelBuilder)
+        protected override void BuildModel(ModelBuilder modelBuilder)
         {
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
@@ -26,6 +23,14 @@ namespace OperationsHub.Migrations.Sqlite.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER")
                         .HasColumnName("id");
+
+                    b.Property<int>("AccessFailedCount")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("access_failed_count");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
 
                     b.Property<string>("DisplayName")
                         .IsRequired()
@@ -38,7 +43,45 @@ namespace OperationsHub.Migrations.Sqlite.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("email");
 
+                    b.Property<string>("EntraObjectId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("entra_object_id");
+
+                    b.Property<string>("EntraTenantId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("entra_tenant_id");
+
+                    b.Property<DateTime?>("LockoutEndsAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lockout_ends_at");
+
+                    b.Property<string>("NormalizedEmail")
+                        .HasMaxLength(320)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("normalized_email");
+
+                    b.Property<string>("PasswordHash")
+                        .HasMaxLength(512)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("password_hash");
+
+                    b.Property<string>("Theme")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("theme");
+
                     b.HasKey("Id");
+
+                    b.HasIndex("NormalizedEmail")
+                        .IsUnique()
+                        .HasFilter("normalized_email IS NOT NULL");
+
+                    b.HasIndex("EntraTenantId", "EntraObjectId")
+                        .IsUnique()
+                        .HasFilter("entra_object_id IS NOT NULL");
 
                     b.ToTable("users", (string)null);
                 });
@@ -135,6 +178,11 @@ namespace OperationsHub.Migrations.Sqlite.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("succeeded_count");
 
+                    b.Property<string>("Target")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("target");
+
                     b.Property<long>("TenantId")
                         .HasColumnType("INTEGER")
                         .HasColumnName("tenant_id");
@@ -161,26 +209,46 @@ namespace OperationsHub.Migrations.Sqlite.Migrations
 
                     b.HasIndex("InitiatorUserId");
 
+                    b.HasIndex("TenantId")
+                        .HasDatabaseName("ix_operation_runs_tenant");
+
                     b.HasIndex("Status", "CompletedAt")
                         .HasDatabaseName("ix_operation_runs_status_completed");
 
                     b.HasIndex("Status", "LeaseExpiresAt")
                         .HasDatabaseName("ix_operation_runs_status_lease");
 
+                    b.HasIndex("TenantId", "CreatedAt")
+                        .HasDatabaseName("ix_operation_runs_tenant_created");
+
+                    b.HasIndex("TenantId", "InitiatorUserId")
+                        .HasDatabaseName("ix_operation_runs_tenant_initiator");
+
+                    b.HasIndex("TenantId", "Outcome")
+                        .HasDatabaseName("ix_operation_runs_tenant_outcome");
+
                     b.HasIndex("TenantId", "RunIdentityHash")
                         .IsUnique()
                         .HasDatabaseName("ux_operation_runs_active_identity")
                         .HasFilter("status IN ('Queued', 'Running')");
 
-                    b.HasIndex("TenantId", "CreatedAt", "Id")
-                        .IsDescending(false, true, true)
-                        .HasDatabaseName("ix_operation_runs_tenant_created");
+                    b.HasIndex("TenantId", "Status")
+                        .HasDatabaseName("ix_operation_runs_tenant_status");
+
+                    b.HasIndex("TenantId", "Type")
+                        .HasDatabaseName("ix_operation_runs_tenant_type");
+
+                    b.HasIndex("TenantId", "InitiatorUserId", "Outcome")
+                        .HasDatabaseName("ix_operation_runs_tenant_initiator_outcome");
 
                     b.HasIndex("TenantId", "RunIdentityHash", "CreatedAt")
                         .HasDatabaseName("ix_operation_runs_identity_created");
 
-                    b.HasIndex("TenantId", "Status", "CreatedAt")
-                        .HasDatabaseName("ix_operation_runs_tenant_status_created");
+                    b.HasIndex("TenantId", "Type", "Outcome")
+                        .HasDatabaseName("ix_operation_runs_tenant_type_outcome");
+
+                    b.HasIndex("TenantId", "InitiatorUserId", "Type", "Outcome")
+                        .HasDatabaseName("ix_operation_runs_tenant_initiator_type_outcome");
 
                     b.ToTable("operation_runs", (string)null);
                 });
@@ -322,6 +390,9 @@ namespace OperationsHub.Migrations.Sqlite.Migrations
                     b.HasKey("Id");
 
                     b.HasIndex("RunId");
+
+                    b.HasIndex("UserId", "CreatedAt")
+                        .HasDatabaseName("ix_user_notifications_user_created");
 
                     b.HasIndex("UserId", "Id")
                         .HasDatabaseName("ix_user_notifications_user_id");

@@ -2,7 +2,7 @@
 
 #nullable disable
 
-namespace OperationsHub.Migrations.Sqlite.Migrations
+namespace OperationsHub.Sqlite.Migrations
 {
     /// <inheritdoc />
     public partial class RunTargetAndGridIndexes : Migration

@@ -1,0 +1,343 @@
+using System.Data.Common;
+using System.Threading.Channels;
+
+namespace OperationsHub.Core.Storage;
+
+/// <summary>
+/// One writer connection per process and a loop that commits the writes waiting for it together (group commit),
+/// each inside a savepoint of its own so one write's failure leaves the others alone. A lone write is committed at
+/// once; writes are grouped only when they arrive while the previous commit is under way, so grouping adds no latency.
+/// Each caller's task completes only after its write is durable.
+/// <para>
+/// Why one connection: SQLite admits one writer at a time anyway, and colliding writers inside it mean SQLITE_BUSY and
+/// the busy handler's sleeps. PostgreSQL admits many, but every commit waits for its WAL flush: sharing one commit
+/// among the writes that queued meanwhile turns N flushes into one, and leaves the server's connections to readers.
+/// The driver-specific parts (open, begin, which errors break the connection) come from the provider.
+/// </para>
+/// </summary>
+public sealed class GroupCommitWriter : IDisposable
+{
+    /// <summary>Writes per group commit at most: bounds how long one transaction holds its locks.</summary>
+    public const int MaxBatch = 128;
+
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly WriterConnectionFactory _connections;
+    private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(
+        new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lock _startLock = new();
+    private Task? _loop;
+    private WriteSession? _session;
+    private long _commits;
+    private long _writes;
+
+    public GroupCommitWriter(WriterConnectionFactory connections)
+    {
+        ArgumentNullException.ThrowIfNull(connections);
+        _connections = connections;
+    }
+
+    /// <summary>Transactions committed by the writer loop so far.</summary>
+    public long Commits => Interlocked.Read(ref _commits);
+
+    /// <summary>Writes committed by the writer loop so far (several per commit under load).</summary>
+    public long Writes => Interlocked.Read(ref _writes);
+
+    /// <summary>
+    /// Holds the writer loop off until the releaser is disposed: writes that arrive meanwhile queue up and then share
+    /// one commit. For a writer outside this loop that must not collide with it (and for tests of grouping).
+    /// </summary>
+    public async ValueTask<Releaser> EnterAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        return new Releaser(this);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the writer connection inside a transaction and returns its result once that
+    /// transaction has committed. Throws what <paramref name="work"/> threw (its writes undone), or what the commit threw.
+    /// </summary>
+    public Task<T> WriteAsync<T>(Func<WriteSession, T> work, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        EnsureLoop();
+        var pending = new PendingWrite<T>(work, cancellationToken);
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            throw new ObjectDisposedException(nameof(GroupCommitWriter));
+        }
+
+        return pending.Task;
+    }
+
+    public void Dispose()
+    {
+        _queue.Writer.TryComplete();
+        try
+        {
+            _loop?.Wait(TimeSpan.FromSeconds(10));
+        }
+        catch (AggregateException)
+        {
+            // The loop reports its failures to the writes themselves.
+        }
+
+        _session?.Dispose();
+        _session = null;
+        _connections.Dispose();
+    }
+
+    private void EnsureLoop()
+    {
+        if (_loop is not null)
+        {
+            return;
+        }
+
+        lock (_startLock)
+        {
+            _loop ??= Task.Run(WriterLoopAsync);
+        }
+    }
+
+    private async Task WriterLoopAsync()
+    {
+        var batch = new List<PendingWrite>(MaxBatch);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            // Take the gate first, then the queue: whatever arrived while another writer held the gate joins this group.
+            await _gate.WaitAsync();
+            try
+            {
+                batch.Clear();
+                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending))
+                {
+                    if (!pending.TryDropIfCancelled())
+                    {
+                        batch.Add(pending);
+                    }
+                }
+
+                if (batch.Count > 0)
+                {
+                    CommitBatch(batch);
+                }
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        while (_queue.Reader.TryRead(out var left))
+        {
+            left.Fail(new ObjectDisposedException(nameof(GroupCommitWriter)));
+        }
+    }
+
+    private void CommitBatch(List<PendingWrite> batch)
+    {
+        var done = 0;
+        try
+        {
+            _session ??= new WriteSession(_connections.Open(), _connections);
+            var session = _session;
+            using var tx = session.Begin();
+            foreach (var pending in batch)
+            {
+                if (batch.Count == 1)
+                {
+                    pending.Run(session); // a lone write's failure rolls back the whole transaction below
+                    continue;
+                }
+
+                session.Execute("SAVEPOINT w");
+                try
+                {
+                    pending.Run(session);
+                    session.Execute("RELEASE SAVEPOINT w");
+                }
+                catch (Exception ex) when (!_connections.BreaksTransaction(ex))
+                {
+                    session.Execute("ROLLBACK TO SAVEPOINT w");
+                    session.Execute("RELEASE SAVEPOINT w");
+                    pending.Fail(ex);
+                }
+            }
+
+            session.Commit(tx);
+            Interlocked.Increment(ref _commits);
+            foreach (var pending in batch)
+            {
+                if (pending.Complete())
+                {
+                    done++;
+                }
+            }
+
+            Interlocked.Add(ref _writes, done);
+        }
+        catch (Exception ex)
+        {
+            // BEGIN or COMMIT failed (a file locked by another process past the busy timeout, a full disk, a dropped
+            // server connection): nothing of this batch was written, and every write in it says so.
+            foreach (var pending in batch)
+            {
+                pending.Fail(ex);
+            }
+
+            if (_session is { IsHealthy: false } broken)
+            {
+                broken.Dispose();
+                _session = null;
+            }
+        }
+    }
+
+    public readonly struct Releaser(GroupCommitWriter owner) : IDisposable
+    {
+        public void Dispose() => owner._gate.Release();
+    }
+
+    private abstract class PendingWrite
+    {
+        public abstract bool TryDropIfCancelled();
+
+        public abstract void Run(WriteSession session);
+
+        public abstract bool Complete();
+
+        public abstract void Fail(Exception exception);
+    }
+
+    private sealed class PendingWrite<T>(Func<WriteSession, T> work, CancellationToken cancellationToken) : PendingWrite
+    {
+        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T _result = default!;
+        private bool _failed;
+
+        public Task<T> Task => _completion.Task;
+
+        public override bool TryDropIfCancelled()
+        {
+            if (!cancellationToken.IsCancellationRequested)
+            {
+                return false;
+            }
+
+            _completion.TrySetCanceled(cancellationToken);
+            return true;
+        }
+
+        public override void Run(WriteSession session) => _result = work(session);
+
+        public override bool Complete() => !_failed && _completion.TrySetResult(_result);
+
+        public override void Fail(Exception exception)
+        {
+            _failed = true;
+            _completion.TrySetException(exception);
+        }
+    }
+}
+
+/// <summary>What a provider tells the <see cref="GroupCommitWriter"/> about its driver.</summary>
+public abstract class WriterConnectionFactory : IDisposable
+{
+    /// <summary>Opens the writer connection with its per-connection settings applied.</summary>
+    public abstract DbConnection Open();
+
+    /// <summary>Begins a write transaction (SQLite: IMMEDIATE, so it never fails half-way to take the write lock).</summary>
+    public virtual DbTransaction Begin(DbConnection connection) => connection.BeginTransaction();
+
+    /// <summary>Whether a failed write leaves the transaction unusable (disk full, I/O error, connection lost).</summary>
+    public abstract bool BreaksTransaction(Exception exception);
+
+    public void Dispose()
+    {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases what the factory holds (a pool of its own).</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+    }
+}
+
+/// <summary>The writer connection as a write sees it: prepared commands in the current transaction.</summary>
+public sealed class WriteSession : IDisposable
+{
+    private readonly DbConnection _connection;
+    private readonly WriterConnectionFactory _factory;
+    private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
+    private DbTransaction? _transaction;
+
+    internal WriteSession(DbConnection connection, WriterConnectionFactory factory)
+    {
+        _connection = connection;
+        _factory = factory;
+    }
+
+    public bool IsHealthy => _connection.State == System.Data.ConnectionState.Open;
+
+    internal DbTransaction Begin() => _transaction = _factory.Begin(_connection);
+
+    internal void Commit(DbTransaction transaction)
+    {
+        transaction.Commit();
+        _transaction = null;
+    }
+
+    public int Execute(string sql) => Command(sql).ExecuteNonQuery();
+
+    /// <summary>
+    /// The cached command for <paramref name="sql"/> in the current transaction. Its parameters are kept, and
+    /// <see cref="DbCommandExtensions.With"/> sets their values: a driver that rewrites named placeholders (Npgsql)
+    /// keeps the parameter objects it first saw, so clearing and re-adding them would bind stale values.
+    /// Every statement therefore sets every one of its parameters on every use.
+    /// </summary>
+    public DbCommand Command(string sql)
+    {
+        if (!_commands.TryGetValue(sql, out var command))
+        {
+            command = _connection.CreateCommand();
+            command.CommandText = sql;
+            _commands.Add(sql, command);
+        }
+
+        command.Transaction = _transaction;
+        return command;
+    }
+
+    public void Dispose()
+    {
+        foreach (var command in _commands.Values)
+        {
+            command.Dispose();
+        }
+
+        _commands.Clear();
+        _connection.Dispose();
+    }
+}
+
+/// <summary>Parameter binding over the ADO.NET base types, so statement code names no driver.</summary>
+public static class DbCommandExtensions
+{
+    /// <summary>Sets parameter <paramref name="name"/> to <paramref name="value"/> (null: SQL NULL), adding it on first use.</summary>
+    public static DbCommand With(this DbCommand command, string name, object? value)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        if (command.Parameters.Contains(name))
+        {
+            command.Parameters[name].Value = value ?? DBNull.Value;
+            return command;
+        }
+
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value ?? DBNull.Value;
+        command.Parameters.Add(parameter);
+        return command;
+    }
+}

@@ -1,0 +1,117 @@
+using OperationsHub.Core.Domain;
+using OperationsHub.Core.Runs;
+
+namespace OperationsHub.Core.Storage;
+
+/// <summary>
+/// The run lifecycle's storage, in the state machine's own verbs. A provider (SQLite, PostgreSQL) implements it with
+/// its database's most efficient statements; the engine decides every text, event, notification, metric and publish
+/// (in <c>RunTransitions</c>) and never sees a driver type. Each verb is one transaction: a transition's conditional
+/// UPDATE commits together with the effects the engine asks for, or nothing is written.
+/// </summary>
+public interface IRunStore
+{
+    /// <summary>
+    /// Inserts a queued run with the effects <paramref name="effects"/> returns for its new id, in one commit.
+    /// Returns null, having written nothing, when an active run of the same tenant and identity exists: the unique
+    /// index on active identities decides dedupe, never a check before the insert.
+    /// </summary>
+    Task<long?> InsertQueuedAsync(NewRun run, Func<long, RunEffects> effects, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Applies one transition as a conditional UPDATE. When its condition holds, writes the effects
+    /// <paramref name="effects"/> returns for the updated row in the same commit and returns the row; when it no
+    /// longer holds, writes nothing and returns null.
+    /// </summary>
+    Task<RunRow?> ApplyAsync(RunTransition transition, Func<RunRow, RunEffects> effects, CancellationToken cancellationToken);
+
+    /// <summary>Renews the lease of a running run held by the heartbeat's owner and, when given, writes its progress.</summary>
+    Task<HeartbeatOutcome> HeartbeatAsync(Heartbeat heartbeat, CancellationToken cancellationToken);
+
+    /// <summary>Lets the lease of a running run held by <paramref name="owner"/> lapse now (the worker is stopping).</summary>
+    Task ReleaseLeaseAsync(long runId, string owner, DateTime now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes up to <paramref name="batchSize"/> runs completed before <paramref name="cutoff"/>, oldest first, with
+    /// their events and notifications, in one commit. Returns the runs deleted (each with its tenant, for the feed).
+    /// </summary>
+    Task<IReadOnlyList<PrunedRun>> PruneAsync(DateTime cutoff, int batchSize, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether <paramref name="exception"/> is a passing condition of the database (busy, locked, a failover, too many
+    /// connections): nothing was written, and the same request may succeed in a moment.
+    /// </summary>
+    bool IsTransient(Exception exception);
+}
+
+/// <summary>A run to insert as Queued, its values sanitized by the engine.</summary>
+public sealed record NewRun(
+    long TenantId,
+    string Type,
+    string IdentityHash,
+    string? Target,
+    string ContextJson,
+    long? InitiatorUserId,
+    string? InitiatorName,
+    DateTime Now);
+
+/// <summary>A state-machine transition: each kind is one conditional UPDATE, written by the provider.</summary>
+public abstract record RunTransition(long RunId, DateTime Now)
+{
+    /// <summary>Queued -> Running with a lease for <paramref name="Owner"/>, for runs of <paramref name="Types"/> only.</summary>
+    public sealed record Claim(long RunId, DateTime Now, string Owner, DateTime LeaseExpiresAt, IReadOnlyList<string> Types)
+        : RunTransition(RunId, Now);
+
+    /// <summary>Running -> Completed, only while <paramref name="Owner"/> holds the lease.</summary>
+    public sealed record Complete(
+        long RunId, DateTime Now, string Owner, RunOutcome Outcome, RunCounts Counts, string? FailuresJson, int FailureTotal)
+        : RunTransition(RunId, Now);
+
+    /// <summary>Queued -> Completed(Failed): dispatch failed, or nobody can run the type.</summary>
+    public sealed record FailQueued(long RunId, DateTime Now, string? FailuresJson) : RunTransition(RunId, Now);
+
+    /// <summary>Running -> Completed(Failed): the lease of <paramref name="Owner"/> expired.</summary>
+    public sealed record Abandon(long RunId, DateTime Now, string Owner, string? FailuresJson) : RunTransition(RunId, Now);
+
+    /// <summary>Running -> Queued: the lease of <paramref name="Owner"/> expired and attempts remain.</summary>
+    public sealed record Requeue(long RunId, DateTime Now, string Owner, int MaxAttempts) : RunTransition(RunId, Now);
+
+    /// <summary>Queued -> Completed(Cancelled).</summary>
+    public sealed record CancelQueued(long RunId, DateTime Now) : RunTransition(RunId, Now);
+
+    /// <summary>Marks a running run for cancellation (it stays Running until its handler stops).</summary>
+    public sealed record RequestCancel(long RunId, DateTime Now) : RunTransition(RunId, Now);
+}
+
+/// <summary>What a write adds beside the run row: a timeline event, and the initiator's notification where due.</summary>
+public sealed record RunEffects(string EventKind, string EventMessage, RunNotice? Notification = null);
+
+/// <summary>A notification row for <paramref name="UserId"/> about the run being written.</summary>
+public sealed record RunNotice(long UserId, long TenantId, string Kind, RunOutcome Outcome, string Title, string Body);
+
+/// <summary>The run as it stands right after a write committed.</summary>
+public sealed record RunRow(
+    long RunId,
+    long TenantId,
+    string Type,
+    long? InitiatorUserId,
+    RunStatus Status,
+    RunOutcome Outcome,
+    int Attempt,
+    int Version,
+    DateTime CreatedAt,
+    DateTime? StartedAt,
+    string ContextJson,
+    RunCounts Counts);
+
+/// <summary>A lease renewal, with progress when it moved.</summary>
+public sealed record Heartbeat(long RunId, string Owner, DateTime Now, DateTime LeaseExpiresAt, RunCounts? Counts);
+
+/// <summary>What a heartbeat found: the lease renewed (and whether cancellation was asked), or lost.</summary>
+public readonly record struct HeartbeatOutcome(bool LeaseHeld, bool CancelRequested, int Version)
+{
+    public static HeartbeatOutcome Lost => new(false, false, 0);
+}
+
+/// <summary>A run deleted by retention.</summary>
+public readonly record struct PrunedRun(long RunId, long TenantId, long? InitiatorUserId);

@@ -1,0 +1,283 @@
+using System.Data.Common;
+using OperationsHub.Core.Domain;
+using OperationsHub.Core.Runs;
+
+namespace OperationsHub.Core.Storage;
+
+/// <summary>
+/// The run store over ADO.NET, for relational providers: every transition is one <c>UPDATE ... RETURNING</c> (both
+/// SQLite and PostgreSQL speak it) on the provider's <see cref="GroupCommitWriter"/>, followed by its event and
+/// notification inserts in the same commit. Hand-written SQL on prepared statements: the lifecycle is the hot path
+/// (three writes per run), and EF's per-call overhead was most of its cost. A provider supplies what differs: how a
+/// run is inserted without aborting on a duplicate identity, how a list is bound, and which errors are transient.
+/// </summary>
+public abstract class SqlRunStore : IRunStore, IDisposable
+{
+    private const string Returning =
+        " RETURNING id, tenant_id, type, initiator_user_id, status, outcome, attempt, version, created_at, started_at,"
+        + " context_json, total_count, processed_count, succeeded_count, failed_count, skipped_count";
+
+    private const string EndRun = "lease_owner = NULL, lease_expires_at = NULL, updated_at = @now, version = version + 1";
+
+    private const string FailSet =
+        "UPDATE operation_runs SET status = 'Completed', outcome = 'Failed', completed_at = @now, failures_json = @failures,"
+        + " failure_total = failure_total + 1, " + EndRun;
+
+    private const string ExpiredLease =
+        " WHERE id = @id AND status = 'Running' AND lease_owner = @owner AND lease_expires_at < @now";
+
+    private const string CompleteSql =
+        "UPDATE operation_runs SET status = 'Completed', outcome = @outcome, completed_at = @now, total_count = @total,"
+        + " processed_count = @processed, succeeded_count = @succeeded, failed_count = @failed, skipped_count = @skipped,"
+        + " failures_json = @failures, failure_total = @failure_total, " + EndRun
+        + " WHERE id = @id AND status = 'Running' AND lease_owner = @owner" + Returning;
+
+    private const string FailQueuedSql = FailSet + " WHERE id = @id AND status = 'Queued'" + Returning;
+
+    private const string AbandonSql = FailSet + ExpiredLease + Returning;
+
+    private const string RequeueSql =
+        "UPDATE operation_runs SET status = 'Queued', " + EndRun + ExpiredLease + " AND attempt < @max_attempts" + Returning;
+
+    private const string CancelQueuedSql =
+        "UPDATE operation_runs SET status = 'Completed', outcome = 'Cancelled', cancel_requested_at = @now,"
+        + " completed_at = @now, updated_at = @now, version = version + 1"
+        + " WHERE id = @id AND status = 'Queued'" + Returning;
+
+    private const string RequestCancelSql =
+        "UPDATE operation_runs SET cancel_requested_at = @now, updated_at = @now, version = version + 1"
+        + " WHERE id = @id AND status = 'Running' AND cancel_requested_at IS NULL" + Returning;
+
+    private const string HeldLease = " WHERE id = @id AND status = 'Running' AND lease_owner = @owner";
+
+    private const string RenewSql = "UPDATE operation_runs SET lease_expires_at = @lease" + HeldLease
+        + " RETURNING cancel_requested_at, version";
+
+    private const string ProgressSql =
+        "UPDATE operation_runs SET lease_expires_at = @lease, total_count = @total, processed_count = @processed,"
+        + " succeeded_count = @succeeded, failed_count = @failed, skipped_count = @skipped, updated_at = @now,"
+        + " version = version + 1" + HeldLease + " RETURNING cancel_requested_at, version";
+
+    private const string ReleaseSql = "UPDATE operation_runs SET lease_expires_at = @past" + HeldLease;
+
+    private const string InsertEventSql =
+        "INSERT INTO operation_run_events (run_id, kind, message, at) VALUES (@run_id, @kind, @message, @at)";
+
+    private const string InsertNotificationSql =
+        "INSERT INTO user_notifications (user_id, tenant_id, run_id, kind, outcome, title, body, created_at)"
+        + " VALUES (@user_id, @tenant_id, @run_id, @kind, @outcome, @title, @body, @created_at)";
+
+    private const string PruneCandidatesSql =
+        "SELECT id, tenant_id, initiator_user_id FROM operation_runs"
+        + " WHERE status = 'Completed' AND completed_at < @cutoff ORDER BY completed_at LIMIT @limit";
+
+    private string? _claimSql;
+    private string[]? _pruneSql;
+
+    protected SqlRunStore(GroupCommitWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        Writer = writer;
+    }
+
+    /// <summary>The one writer connection the lifecycle writes through.</summary>
+    public GroupCommitWriter Writer { get; }
+
+    /// <summary>
+    /// The insert of a queued run, returning its id, with parameters @tenant_id, @type, @hash, @target, @context,
+    /// @initiator_user_id, @initiator_name and @now. It must answer no row (or throw an error
+    /// <see cref="IsActiveIdentityConflict"/> recognises, having written nothing) when the identity is active.
+    /// </summary>
+    protected abstract string InsertRunSql { get; }
+
+    /// <summary>Whether the insert failed on the active-identity index (a driver that throws instead of skipping).</summary>
+    protected virtual bool IsActiveIdentityConflict(Exception exception) => false;
+
+    /// <summary>A predicate "<paramref name="column"/> is one of the list bound to <paramref name="parameter"/>".</summary>
+    protected abstract string InList(string column, string parameter);
+
+    /// <summary>The value to bind for a list used with <see cref="InList"/>.</summary>
+    protected abstract object ListValue<T>(IReadOnlyList<T> values);
+
+    public abstract bool IsTransient(Exception exception);
+
+    public Task<long?> InsertQueuedAsync(NewRun run, Func<long, RunEffects> effects, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(effects);
+        return Writer.WriteAsync<long?>(session =>
+        {
+            var insert = session.Command(InsertRunSql)
+                .With("@tenant_id", run.TenantId)
+                .With("@type", run.Type)
+                .With("@hash", run.IdentityHash)
+                .With("@target", run.Target)
+                .With("@context", run.ContextJson)
+                .With("@initiator_user_id", run.InitiatorUserId)
+                .With("@initiator_name", run.InitiatorName)
+                .With("@now", run.Now);
+            object? id;
+            try
+            {
+                id = insert.ExecuteScalar();
+            }
+            catch (Exception ex) when (IsActiveIdentityConflict(ex))
+            {
+                return null; // the failed statement wrote nothing
+            }
+
+            if (id is null or DBNull)
+            {
+                return null;
+            }
+
+            var runId = Convert.ToInt64(id, System.Globalization.CultureInfo.InvariantCulture);
+            WriteEffects(session, runId, effects(runId), run.Now);
+            return runId;
+        }, cancellationToken);
+    }
+
+    public Task<RunRow?> ApplyAsync(RunTransition transition, Func<RunRow, RunEffects> effects, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transition);
+        ArgumentNullException.ThrowIfNull(effects);
+        return Writer.WriteAsync(session =>
+        {
+            var update = Bind(session, transition);
+            RunRow row;
+            using (var reader = update.ExecuteReader())
+            {
+                if (!reader.Read())
+                {
+                    return null; // the condition no longer holds: nothing was written
+                }
+
+                row = ReadRow(reader);
+            }
+
+            WriteEffects(session, row.RunId, effects(row), transition.Now);
+            return row;
+        }, cancellationToken);
+    }
+
+    public Task<HeartbeatOutcome> HeartbeatAsync(Heartbeat heartbeat, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(heartbeat);
+        return Writer.WriteAsync(session =>
+        {
+            DbCommand command;
+            if (heartbeat.Counts is { } c)
+            {
+                command = session.Command(ProgressSql)
+                    .With("@total", c.Total).With("@processed", c.Processed).With("@succeeded", c.Succeeded)
+                    .With("@failed", c.Failed).With("@skipped", c.Skipped).With("@now", heartbeat.Now);
+            }
+            else
+            {
+                command = session.Command(RenewSql);
+            }
+
+            command.With("@id", heartbeat.RunId).With("@owner", heartbeat.Owner).With("@lease", heartbeat.LeaseExpiresAt);
+            using var reader = command.ExecuteReader();
+            return reader.Read()
+                ? new HeartbeatOutcome(true, !reader.IsDBNull(0), reader.GetInt32(1))
+                : HeartbeatOutcome.Lost;
+        }, cancellationToken);
+    }
+
+    public Task ReleaseLeaseAsync(long runId, string owner, DateTime now, CancellationToken cancellationToken) =>
+        Writer.WriteAsync(session => session.Command(ReleaseSql)
+            .With("@id", runId).With("@owner", owner).With("@past", now.AddTicks(-10)).ExecuteNonQuery(), cancellationToken);
+
+    public Task<IReadOnlyList<PrunedRun>> PruneAsync(DateTime cutoff, int batchSize, CancellationToken cancellationToken)
+    {
+        var statements = _pruneSql ??=
+        [
+            "DELETE FROM operation_run_events WHERE " + InList("run_id", "@ids"),
+            "DELETE FROM user_notifications WHERE " + InList("run_id", "@ids"),
+            "DELETE FROM operation_runs WHERE status = 'Completed' AND " + InList("id", "@ids"),
+        ];
+        return Writer.WriteAsync<IReadOnlyList<PrunedRun>>(session =>
+        {
+            var pruned = new List<PrunedRun>(batchSize);
+            using (var reader = session.Command(PruneCandidatesSql).With("@cutoff", cutoff).With("@limit", batchSize).ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    pruned.Add(new PrunedRun(reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetInt64(2)));
+                }
+            }
+
+            if (pruned.Count > 0)
+            {
+                var ids = ListValue(pruned.Select(p => p.RunId).ToList());
+                foreach (var sql in statements)
+                {
+                    session.Command(sql).With("@ids", ids).ExecuteNonQuery();
+                }
+            }
+
+            return pruned;
+        }, cancellationToken);
+    }
+
+    public void Dispose()
+    {
+        Writer.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    private DbCommand Bind(WriteSession session, RunTransition transition)
+    {
+        var command = transition switch
+        {
+            RunTransition.Claim t => session.Command(_claimSql ??=
+                    "UPDATE operation_runs SET status = 'Running', started_at = @now, attempt = attempt + 1,"
+                    + " lease_owner = @owner, lease_expires_at = @lease, updated_at = @now, version = version + 1"
+                    + " WHERE id = @id AND status = 'Queued' AND " + InList("type", "@types") + Returning)
+                .With("@owner", t.Owner).With("@lease", t.LeaseExpiresAt).With("@types", ListValue(t.Types)),
+            RunTransition.Complete t => session.Command(CompleteSql)
+                .With("@owner", t.Owner).With("@outcome", t.Outcome.ToString())
+                .With("@total", t.Counts.Total).With("@processed", t.Counts.Processed)
+                .With("@succeeded", t.Counts.Succeeded).With("@failed", t.Counts.Failed).With("@skipped", t.Counts.Skipped)
+                .With("@failures", t.FailuresJson).With("@failure_total", t.FailureTotal),
+            RunTransition.FailQueued t => session.Command(FailQueuedSql).With("@failures", t.FailuresJson),
+            RunTransition.Abandon t => session.Command(AbandonSql).With("@failures", t.FailuresJson).With("@owner", t.Owner),
+            RunTransition.Requeue t => session.Command(RequeueSql).With("@owner", t.Owner).With("@max_attempts", t.MaxAttempts),
+            RunTransition.CancelQueued => session.Command(CancelQueuedSql),
+            RunTransition.RequestCancel => session.Command(RequestCancelSql),
+            _ => throw new ArgumentOutOfRangeException(nameof(transition), transition.GetType().Name, "Unknown transition."),
+        };
+        return command.With("@id", transition.RunId).With("@now", transition.Now);
+    }
+
+    private static void WriteEffects(WriteSession session, long runId, RunEffects effects, DateTime at)
+    {
+        session.Command(InsertEventSql)
+            .With("@run_id", runId).With("@kind", effects.EventKind).With("@message", effects.EventMessage).With("@at", at)
+            .ExecuteNonQuery();
+        if (effects.Notification is { } n)
+        {
+            session.Command(InsertNotificationSql)
+                .With("@user_id", n.UserId).With("@tenant_id", n.TenantId).With("@run_id", runId).With("@kind", n.Kind)
+                .With("@outcome", n.Outcome.ToString()).With("@title", n.Title).With("@body", n.Body).With("@created_at", at)
+                .ExecuteNonQuery();
+        }
+    }
+
+    private static RunRow ReadRow(DbDataReader r) => new(
+        r.GetInt64(0),
+        r.GetInt64(1),
+        r.GetString(2),
+        r.IsDBNull(3) ? null : r.GetInt64(3),
+        Enum.Parse<RunStatus>(r.GetString(4)),
+        Enum.Parse<RunOutcome>(r.GetString(5)),
+        r.GetInt32(6),
+        r.GetInt32(7),
+        Utc(r.GetDateTime(8)),
+        r.IsDBNull(9) ? null : Utc(r.GetDateTime(9)),
+        r.GetString(10),
+        new RunCounts(r.GetInt32(11), r.GetInt32(12), r.GetInt32(13), r.GetInt32(14), r.GetInt32(15)));
+
+    private static DateTime Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc);
+}

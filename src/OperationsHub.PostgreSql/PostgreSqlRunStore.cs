@@ -1,0 +1,67 @@
+using System.Data.Common;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using OperationsHub.Core.Data;
+using OperationsHub.Core.Storage;
+
+namespace OperationsHub.PostgreSql;
+
+/// <summary>
+/// The run store on PostgreSQL. PostgreSQL aborts the whole transaction on a unique violation, so dedupe is an
+/// <c>INSERT ... ON CONFLICT ... DO NOTHING RETURNING id</c> against the active-identity index: no row back means an
+/// active run of that identity exists, and the transaction (and the group commit it shares) goes on unharmed.
+/// </summary>
+public sealed class PostgreSqlRunStore : SqlRunStore
+{
+    public PostgreSqlRunStore(IOptions<DatabaseOptions> options)
+        : base(new GroupCommitWriter(new PostgreSqlWriterConnections(options.Value.ConnectionString)))
+    {
+    }
+
+    protected override string InsertRunSql =>
+        "INSERT INTO operation_runs (tenant_id, type, status, outcome, run_identity_hash, target, context_json,"
+        + " total_count, processed_count, succeeded_count, failed_count, skipped_count, failure_total,"
+        + " initiator_user_id, initiator_name, created_at, updated_at, attempt, version)"
+        + " VALUES (@tenant_id, @type, 'Queued', 'Pending', @hash, @target, @context, 0, 0, 0, 0, 0, 0,"
+        + " @initiator_user_id, @initiator_name, @now, @now, 0, 1)"
+        + " ON CONFLICT (tenant_id, run_identity_hash) WHERE " + HubDbContext.ActiveRunFilter + " DO NOTHING RETURNING id";
+
+    protected override string InList(string column, string parameter) => $"{column} = ANY({parameter})";
+
+    protected override object ListValue<T>(IReadOnlyList<T> values) => values.ToArray();
+
+    /// <summary>A failover, too many connections, a serialization failure or deadlock, a timeout: try again.</summary>
+    public override bool IsTransient(Exception exception) =>
+        exception is NpgsqlException { IsTransient: true }
+        || exception.InnerException is { } inner && IsTransient(inner);
+
+    private sealed class PostgreSqlWriterConnections : WriterConnectionFactory
+    {
+        private readonly NpgsqlDataSource _dataSource;
+
+        public PostgreSqlWriterConnections(string connectionString)
+        {
+            // The writer repeats a dozen statements: let Npgsql prepare them on the server after two uses.
+            var builder = new NpgsqlConnectionStringBuilder(connectionString)
+            {
+                MaxAutoPrepare = 32,
+                AutoPrepareMinUsages = 2,
+                ApplicationName = "OperationsHub writer",
+            };
+            _dataSource = NpgsqlDataSource.Create(builder);
+        }
+
+        public override DbConnection Open() => _dataSource.OpenConnection();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _dataSource.Dispose();
+            }
+        }
+
+        /// <summary>A statement error leaves the transaction usable after ROLLBACK TO SAVEPOINT; a lost connection does not.</summary>
+        public override bool BreaksTransaction(Exception exception) => exception is NpgsqlException and not PostgresException;
+    }
+}

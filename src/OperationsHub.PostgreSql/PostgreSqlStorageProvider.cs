@@ -1,0 +1,74 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using OperationsHub.Core.Data;
+using OperationsHub.Core.Storage;
+
+namespace OperationsHub.PostgreSql;
+
+/// <summary>One PostgreSQL database for every node: the choice when one machine is not enough.</summary>
+public sealed class PostgreSqlStorageProvider : HubStorageProvider
+{
+    public const string MigrationsAssembly = "OperationsHub.PostgreSql";
+
+    public override string Name => DatabaseProviders.PostgreSql;
+
+    public override void ConfigureDbContext(DbContextOptionsBuilder builder, DatabaseOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(options);
+        builder
+            .UseNpgsql(options.ConnectionString, npgsql => npgsql.MigrationsAssembly(MigrationsAssembly))
+            // The provider's own indexes (ids in the grid's keys, the trigram index) on top of the shared model.
+            .ReplaceService<IModelCustomizer, PostgreSqlModelCustomizer>();
+    }
+
+    public override void AddServices(IServiceCollection services)
+    {
+        services.AddSingleton<PostgreSqlRunStore>();
+        services.AddSingleton<IRunStore>(sp => sp.GetRequiredService<PostgreSqlRunStore>());
+        services.AddSingleton<IRunSearch, PostgreSqlRunSearch>();
+    }
+
+    public override async Task MigrateAsync(HubDbContext db, DatabaseOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(options);
+        try
+        {
+            await db.Database.MigrateAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException
+            && ex is not PostgresException { SqlState: not ("28P01" or "28000" or "3D000" or "57P03") })
+        {
+            throw new InvalidOperationException(
+                $"Could not reach the PostgreSQL database of Database:ConnectionString ({Describe(options.ConnectionString)}): "
+                + $"{ex.Message} Check that the server is running and that the settings are right.", ex);
+        }
+    }
+
+    /// <summary>Where the connection string points, without its password.</summary>
+    internal static string Describe(string connectionString)
+    {
+        try
+        {
+            var builder = new NpgsqlConnectionStringBuilder(connectionString);
+            return $"Host={builder.Host}; Port={builder.Port}; Database={builder.Database}; Username={builder.Username}";
+        }
+        catch (ArgumentException)
+        {
+            return "not a valid PostgreSQL connection string";
+        }
+    }
+}
+
+public static class PostgreSqlStorageExtensions
+{
+    /// <summary>Offers PostgreSQL (<c>Database:Provider = PostgreSql</c>).</summary>
+    public static HubStorageBuilder AddPostgreSql(this HubStorageBuilder storage)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        return storage.Add(new PostgreSqlStorageProvider());
+    }
+}
