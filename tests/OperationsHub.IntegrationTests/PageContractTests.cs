@@ -4,9 +4,9 @@ using OperationsHub.IntegrationTests.Infrastructure;
 namespace OperationsHub.IntegrationTests;
 
 /// <summary>The page contract of ../shared/seed (OpenAPI) for both pages, with users of two tenants swapping ids.</summary>
-public sealed class PageContractTests : IAsyncLifetime
+public abstract class PageContractTests(TestProvider provider) : IAsyncLifetime
 {
-    private readonly HubAppFactory _app = new();
+    private readonly HubAppFactory _app = new(provider);
 
     private TestWorld World => _app.World;
 
@@ -133,3 +133,7 @@ public sealed class PageContractTests : IAsyncLifetime
     private string PathFor(string tenant, string run) =>
         run == "" ? $"/admin/t/{tenant}/operations" : $"/admin/t/{tenant}/operations/{RunId(run)}";
 }
+
+public sealed class PageContractTestsOnSqlite() : PageContractTests(TestProvider.Sqlite);
+
+public sealed class PageContractTestsOnPostgreSql() : PageContractTests(TestProvider.PostgreSql);

@@ -7,9 +7,9 @@ using OperationsHub.IntegrationTests.Infrastructure;
 namespace OperationsHub.IntegrationTests;
 
 /// <summary>The start-surface API: every status code, problem details, dedupe, and tenant/run swapping.</summary>
-public sealed class RunsApiTests : IAsyncLifetime
+public abstract class RunsApiTests(TestProvider provider) : IAsyncLifetime
 {
-    private readonly HubAppFactory _app = new();
+    private readonly HubAppFactory _app = new(provider);
 
     private TestWorld World => _app.World;
 
@@ -157,3 +157,7 @@ public sealed class RunsApiTests : IAsyncLifetime
     private static async Task<JsonElement> Json(HttpResponseMessage response) =>
         JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement;
 }
+
+public sealed class RunsApiTestsOnSqlite() : RunsApiTests(TestProvider.Sqlite);
+
+public sealed class RunsApiTestsOnPostgreSql() : RunsApiTests(TestProvider.PostgreSql);

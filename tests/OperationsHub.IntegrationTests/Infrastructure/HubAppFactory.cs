@@ -5,28 +5,40 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OperationsHub.Core;
 using OperationsHub.Core.Data;
+using OperationsHub.PostgreSql;
+using OperationsHub.Sqlite;
+using OperationsHub.Testing;
 using OperationsHub.Core.Domain;
 using OperationsHub.Web.Features.Auth;
 
 namespace OperationsHub.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// The real app on a real SQLite file of its own. A test authentication handler stands in for the identity
-/// provider: a request carrying <see cref="TestAuthHandler.UserHeader"/> is signed in as that hub user; a request
-/// without it is anonymous and meets the real cookie challenge (302 to the sign-in page).
+/// The real app on a real database of its own: a SQLite file, or a fresh PostgreSQL database for the tests that run
+/// on both. A test authentication handler stands in for the identity provider: a request carrying
+/// <see cref="TestAuthHandler.UserHeader"/> is signed in as that hub user; a request without it is anonymous and
+/// meets the real cookie challenge (302 to the sign-in page).
 /// </summary>
 public class HubAppFactory : WebApplicationFactory<Program>
 {
-    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("opshub-it-");
+    private readonly TestDatabase _database;
+
+    public HubAppFactory(TestProvider provider = TestProvider.Sqlite)
+    {
+        // A constructor cannot await; the database exists before the host is built from ConfigureWebHost.
+        _database = TestDatabase.CreateAsync(provider, MigrateTemplateAsync).GetAwaiter().GetResult();
+    }
 
     public TestWorld World { get; } = new();
 
     /// <summary>The app's SQLite file, for drills that open a connection of their own (another process's writer).</summary>
-    public string DatabasePath => Path.Combine(_directory.FullName, "hub.db");
+    public string DatabasePath => _database.SqlitePath;
 
     /// <summary>Extra settings a derived factory adds (Entra ID mode, demo data).</summary>
     protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
@@ -42,7 +54,11 @@ public class HubAppFactory : WebApplicationFactory<Program>
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseSetting("Database:ConnectionString", $"Data Source={DatabasePath}");
+        foreach (var (key, value) in _database.Settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
         builder.UseSetting("Demo:Enabled", "false");
         builder.UseSetting("Worker:Enabled", "false");
         foreach (var (key, value) in Settings)
@@ -94,16 +110,25 @@ public class HubAppFactory : WebApplicationFactory<Program>
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try
-        {
-            _directory.Delete(recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-
+        await _database.DisposeAsync();
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Migrates the PostgreSQL template once per test process, through the host's own start-up.</summary>
+    private static async Task MigrateTemplateAsync(string connectionString)
+    {
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Database:Provider"] = "PostgreSql",
+                ["Database:ConnectionString"] = connectionString,
+            }).Build();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(configuration);
+        services.AddOperationsHub(configuration, storage => storage.AddSqlite().AddPostgreSql());
+        await using var built = services.BuildServiceProvider();
+        await built.MigrateHubDatabaseAsync();
     }
 }
 

@@ -97,12 +97,15 @@ public sealed class HubComponentContext : IAsyncDisposable
         int processed = 0,
         int total = 0,
         string? failuresJson = null,
-        string identity = "")
+        string identity = "",
+        long? id = null,
+        DateTime? createdAt = null)
     {
         await using var db = await DbAsync();
-        var now = DateTime.UtcNow;
+        var now = createdAt ?? DateTime.UtcNow;
         var run = new OperationRun
         {
+            Id = id ?? 0,
             TenantId = Tenant.TenantId,
             Type = type,
             Status = status,
@@ -125,6 +128,15 @@ public sealed class HubComponentContext : IAsyncDisposable
         db.RunEvents.Add(new OperationRunEvent { Run = run, Kind = RunEventKinds.Created, Message = "Queued by Olivia Owner.", At = now });
         await db.SaveChangesAsync();
         return run.Id;
+    }
+
+    /// <summary>Deletes a run and its timeline, leaving a gap in the ids a later insert can fill.</summary>
+    public async Task DeleteRunAsync(long runId)
+    {
+        await using var db = await DbAsync();
+        await db.RunEvents.Where(e => e.RunId == runId).ExecuteDeleteAsync();
+        await db.Notifications.Where(n => n.RunId == runId).ExecuteDeleteAsync();
+        await db.Runs.Where(r => r.Id == runId).ExecuteDeleteAsync();
     }
 
     public async Task UpdateRunAsync(long runId, Action<OperationRun> change)
