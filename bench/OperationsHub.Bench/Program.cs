@@ -4,6 +4,7 @@ using OperationsHub.Bench;
 return args.FirstOrDefault() switch
 {
     "throughput" => await OperationsHub.Bench.Throughput.ThroughputBenchmark.RunAsync(args),
+    "throughput-pg" => await OperationsHub.Bench.Throughput.PostgreSqlThroughputBenchmark.RunAsync(args),
     "grid" => await GridBenchmark.RunAsync(args),
     "push" => await OperationsHub.Bench.Live.PushBenchmark.RunAsync(args),
     "circuits" => await OperationsHub.Bench.Live.CircuitMemoryBenchmark.RunAsync(args),
@@ -15,6 +16,7 @@ static int Usage()
     Console.WriteLine("""
         usage: dotnet run -c Release --project bench/OperationsHub.Bench -- <benchmark> [options]
           throughput [count] [--only name,name]
+          throughput-pg [count] [--only name,name]   (server: OPSHUB_BENCH_POSTGRES, a connection string)
                                    N no-op runs (default 10000) through OperationsHub, Hangfire (default, tuned),
                                    Quartz's ADO job store (default, tuned) and a raw SQLite floor
           push [changes] [pages...]

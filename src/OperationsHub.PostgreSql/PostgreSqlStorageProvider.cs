@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using OperationsHub.Core.Data;
@@ -37,6 +38,14 @@ public sealed class PostgreSqlStorageProvider : HubStorageProvider
         ArgumentNullException.ThrowIfNull(options);
         try
         {
+            // Ask the server (through its maintenance database) first: letting the migrator find out by failing to
+            // open the missing database logs an alarming connection error on every first start.
+            var creator = db.GetService<IRelationalDatabaseCreator>();
+            if (!await creator.ExistsAsync(cancellationToken))
+            {
+                await creator.CreateAsync(cancellationToken);
+            }
+
             await db.Database.MigrateAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException

@@ -19,7 +19,7 @@ public abstract class QuartzWorkerTests(TestProvider provider) : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _database = await TestDatabase.CreateAsync(provider, EngineHarness.MigrateTemplateAsync);
+        _database = await TestDatabase.CreateAsync(provider);
         _host = BuildHost();
         await _host.Services.MigrateHubDatabaseAsync();
     }
@@ -146,7 +146,7 @@ public abstract class QuartzWorkerTests(TestProvider provider) : IAsyncLifetime
             ["Worker:RedispatchGrace"] = "00:00:00",
             ["Worker:MaxConcurrency"] = $"{MaxConcurrency}",
         });
-        builder.Services.AddOperationsHub(builder.Configuration, EngineHarness.Storage);
+        builder.Services.AddOperationsHub(builder.Configuration, TestDatabase.Storage);
         TestOperations.Register(builder.Services);
         return builder.Build();
     }

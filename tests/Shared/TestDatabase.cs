@@ -1,5 +1,12 @@
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using OperationsHub.Core;
+using OperationsHub.Core.Data;
+using OperationsHub.Core.Storage;
+using OperationsHub.PostgreSql;
+using OperationsHub.Sqlite;
 
 namespace OperationsHub.Testing;
 
@@ -51,11 +58,11 @@ public sealed class TestDatabase : IAsyncDisposable
         ["Database:ConnectionString"] = ConnectionString,
     };
 
-    /// <summary>
-    /// A fresh database. <paramref name="migrate"/> prepares the PostgreSQL template with the hub's migrations (the
-    /// harness passes its own migrator, so this file needs no reference to the engine's registration).
-    /// </summary>
-    public static async Task<TestDatabase> CreateAsync(TestProvider provider, Func<string, Task> migrate)
+    /// <summary>Both providers, as the Web host offers them; <c>Database:Provider</c> picks one.</summary>
+    public static void Storage(HubStorageBuilder storage) => storage.AddSqlite().AddPostgreSql();
+
+    /// <summary>A fresh database, migrated (PostgreSQL: a copy of the migrated template; SQLite: the host migrates it).</summary>
+    public static async Task<TestDatabase> CreateAsync(TestProvider provider)
     {
         if (provider == TestProvider.Sqlite)
         {
@@ -63,7 +70,7 @@ public sealed class TestDatabase : IAsyncDisposable
             return new TestDatabase(provider, $"Data Source={Path.Combine(directory.FullName, "hub.db")}", directory, null);
         }
 
-        var template = await TemplateAsync(migrate);
+        var template = await TemplateAsync();
         var name = $"opshub_t_{Guid.NewGuid():N}";
         await using (var admin = await OpenAdminAsync())
         {
@@ -129,7 +136,7 @@ public sealed class TestDatabase : IAsyncDisposable
     public static string ConnectionStringFor(string database) =>
         new NpgsqlConnectionStringBuilder(ServerConnectionString()) { Database = database }.ConnectionString;
 
-    private static async Task<string> TemplateAsync(Func<string, Task> migrate)
+    private static async Task<string> TemplateAsync()
     {
         if (s_template is { } ready)
         {
@@ -152,7 +159,7 @@ public sealed class TestDatabase : IAsyncDisposable
                 await create.ExecuteNonQueryAsync();
             }
 
-            await migrate(ConnectionStringFor(name));
+            await MigrateAsync(ConnectionStringFor(name));
             // A template must have no other session when it is copied.
             NpgsqlConnection.ClearAllPools();
             AppDomain.CurrentDomain.ProcessExit += (_, _) => DropQuietly(name);
@@ -162,6 +169,22 @@ public sealed class TestDatabase : IAsyncDisposable
         {
             TemplateLock.Release();
         }
+    }
+
+    /// <summary>Applies the hub's migrations to a PostgreSQL database, through the engine's own registration.</summary>
+    private static async Task MigrateAsync(string connectionString)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = DatabaseProviders.PostgreSql,
+            ["Database:ConnectionString"] = connectionString,
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddOperationsHub(configuration, Storage);
+        await using var built = services.BuildServiceProvider();
+        await built.MigrateHubDatabaseAsync();
     }
 
     private static void DropQuietly(string database)

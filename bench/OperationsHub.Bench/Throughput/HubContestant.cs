@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OperationsHub.Core;
+using OperationsHub.PostgreSql;
 using OperationsHub.Sqlite;
 using OperationsHub.Core.Data;
 using OperationsHub.Core.Domain;
@@ -19,29 +20,45 @@ namespace OperationsHub.Bench.Throughput;
 /// the initiator's "queued" notification), Quartz dispatch, claim, complete (event and "finished" notification).
 /// Everything the grid, the detail page and the bell read is written.
 /// </summary>
-internal sealed class HubContestant : Contestant
+internal sealed class HubContestant(string? postgresServer = null) : Contestant, IPostgreSqlContestant
 {
     private IHost? _host;
     private string _connectionString = "";
+    private string? _postgresDatabase;
     private long _tenantId;
     private long _userId;
 
     public override string Name => "OperationsHub";
 
-    public override string Settings =>
-        "product defaults: Worker:MaxConcurrency 8, WAL, synchronous=NORMAL, group commit; each run starts with an "
-        + "initiator, so it also writes the run's timeline events and the initiator's two notifications";
+    public override string Settings => postgresServer is null
+        ? "product defaults: Worker:MaxConcurrency 8, WAL, synchronous=NORMAL, group commit; each run starts with an "
+            + "initiator, so it also writes the run's timeline events and the initiator's two notifications"
+        : "product defaults on PostgreSQL: Worker:MaxConcurrency 8, one writer connection with group commit, "
+            + "ON CONFLICT dedupe insert; timeline events and the initiator's two notifications written as on SQLite";
+
+    /// <summary>The database the drain wrote to (PostgreSQL), for counting its commits.</summary>
+    public string Database => _postgresDatabase ?? "";
 
     public override async Task PrepareAsync(string directory)
     {
-        _connectionString = $"Data Source={Path.Combine(directory, "hub.db")}";
+        if (postgresServer is null)
+        {
+            _connectionString = $"Data Source={Path.Combine(directory, "hub.db")}";
+        }
+        else
+        {
+            _postgresDatabase = $"opshub_bench_{Guid.NewGuid():N}";
+            _connectionString = new Npgsql.NpgsqlConnectionStringBuilder(postgresServer) { Database = _postgresDatabase }.ConnectionString;
+        }
+
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
+            ["Database:Provider"] = postgresServer is null ? "Sqlite" : "PostgreSql",
             ["Database:ConnectionString"] = _connectionString,
         });
-        builder.Services.AddOperationsHub(builder.Configuration, storage => storage.AddSqlite());
+        builder.Services.AddOperationsHub(builder.Configuration, storage => storage.AddSqlite().AddPostgreSql());
         builder.Services.AddOperationType<NoopHandler>(new OperationTypeDescriptor("noop", "No-op") { Internal = true });
         _host = builder.Build();
         await _host.Services.MigrateHubDatabaseAsync();
@@ -74,15 +91,17 @@ internal sealed class HubContestant : Contestant
                 IdentityInputs = new Dictionary<string, string> { ["n"] = i.ToString(CultureInfo.InvariantCulture) },
             }, ct));
 
-        await using var connection = new SqliteConnection(_connectionString);
+        await using System.Data.Common.DbConnection connection = postgresServer is null
+            ? new SqliteConnection(_connectionString)
+            : new Npgsql.NpgsqlConnection(_connectionString);
         await connection.OpenAsync();
         await using var completed = connection.CreateCommand();
         completed.CommandText = "SELECT count(*) FROM operation_runs WHERE status = 'Completed'";
-        await WaitUntilAsync(async () => (long)(await completed.ExecuteScalarAsync())! >= count);
+        await WaitUntilAsync(async () => Convert.ToInt64(await completed.ExecuteScalarAsync(), CultureInfo.InvariantCulture) >= count);
 
         await using var succeeded = connection.CreateCommand();
         succeeded.CommandText = "SELECT count(*) FROM operation_runs WHERE outcome = 'Succeeded'";
-        return (int)(long)(await succeeded.ExecuteScalarAsync())!;
+        return (int)Convert.ToInt64(await succeeded.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
     }
 
     public override async ValueTask DisposeAsync()
@@ -91,6 +110,11 @@ internal sealed class HubContestant : Contestant
         {
             await _host.StopAsync();
             _host.Dispose();
+        }
+
+        if (_postgresDatabase is not null)
+        {
+            await PostgreSqlThroughputBenchmark.DropAsync(postgresServer!, _postgresDatabase);
         }
     }
 

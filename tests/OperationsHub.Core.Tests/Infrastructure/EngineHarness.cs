@@ -70,7 +70,7 @@ public sealed class EngineHarness : IAsyncDisposable
         IDictionary<string, string?>? settings = null,
         Action<IServiceCollection>? configure = null)
     {
-        var database = await TestDatabase.CreateAsync(provider, MigrateTemplateAsync);
+        var database = await TestDatabase.CreateAsync(provider);
         var values = new Dictionary<string, string?>(database.Settings)
         {
             ["ChangeFeed:MinInterval"] = "00:00:00",
@@ -94,7 +94,7 @@ public sealed class EngineHarness : IAsyncDisposable
         }
 
         services.AddSingleton<IRunDispatcher, FakeDispatcher>();
-        services.AddOperationsHub(configuration, Storage);
+        services.AddOperationsHub(configuration, TestDatabase.Storage);
         TestOperations.Register(services);
         configure?.Invoke(services);
 
@@ -103,25 +103,6 @@ public sealed class EngineHarness : IAsyncDisposable
         var harness = new EngineHarness(database, built, time);
         await harness.SeedAsync();
         return harness;
-    }
-
-    /// <summary>Both providers, as the Web host offers them; <c>Database:Provider</c> picks one.</summary>
-    public static void Storage(HubStorageBuilder storage) => storage.AddSqlite().AddPostgreSql();
-
-    /// <summary>Migrates a PostgreSQL template database once per test process.</summary>
-    public static async Task MigrateTemplateAsync(string connectionString)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Database:Provider"] = "PostgreSql",
-            ["Database:ConnectionString"] = connectionString,
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddSingleton<IConfiguration>(configuration);
-        services.AddOperationsHub(configuration, Storage);
-        await using var built = services.BuildServiceProvider();
-        await built.MigrateHubDatabaseAsync();
     }
 
     public async Task<HubDbContext> DbAsync() =>

@@ -32,7 +32,7 @@ public class HubAppFactory : WebApplicationFactory<Program>
     public HubAppFactory(TestProvider provider = TestProvider.Sqlite)
     {
         // A constructor cannot await; the database exists before the host is built from ConfigureWebHost.
-        _database = TestDatabase.CreateAsync(provider, MigrateTemplateAsync).GetAwaiter().GetResult();
+        _database = TestDatabase.CreateAsync(provider).GetAwaiter().GetResult();
     }
 
     public TestWorld World { get; } = new();
@@ -112,23 +112,6 @@ public class HubAppFactory : WebApplicationFactory<Program>
         await base.DisposeAsync();
         await _database.DisposeAsync();
         GC.SuppressFinalize(this);
-    }
-
-    /// <summary>Migrates the PostgreSQL template once per test process, through the host's own start-up.</summary>
-    private static async Task MigrateTemplateAsync(string connectionString)
-    {
-        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["Database:Provider"] = "PostgreSql",
-                ["Database:ConnectionString"] = connectionString,
-            }).Build();
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(configuration);
-        services.AddOperationsHub(configuration, storage => storage.AddSqlite().AddPostgreSql());
-        await using var built = services.BuildServiceProvider();
-        await built.MigrateHubDatabaseAsync();
     }
 }
 

@@ -34,7 +34,7 @@ public sealed class HubComponentContext : IAsyncDisposable
     {
         Bunit.JSInterop.Mode = JSRuntimeMode.Loose;
         // A constructor cannot await; creating the database first keeps every test's set-up a plain `new`.
-        _database = TestDatabase.CreateAsync(provider, MigrateTemplateAsync).GetAwaiter().GetResult();
+        _database = TestDatabase.CreateAsync(provider).GetAwaiter().GetResult();
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>(_database.Settings)
         {
             ["Worker:Enabled"] = "false",
@@ -48,7 +48,7 @@ public sealed class HubComponentContext : IAsyncDisposable
             options.SnackbarConfiguration.HideTransitionDuration = 0;
         });
         services.AddSingleton<IRunDispatcher, NoDispatch>();
-        services.AddOperationsHub(configuration, Storage);
+        services.AddOperationsHub(configuration, TestDatabase.Storage);
         services.AddSampleOperations();
         services.Replace(ServiceDescriptor.Singleton<IRunChangeFeed>(Feed));
         services.AddSingleton<TenantAccess>();
@@ -152,23 +152,6 @@ public sealed class HubComponentContext : IAsyncDisposable
     {
         await Bunit.DisposeAsync();
         await _database.DisposeAsync();
-    }
-
-    private static void Storage(OperationsHub.Core.Storage.HubStorageBuilder storage) => storage.AddSqlite().AddPostgreSql();
-
-    private static async Task MigrateTemplateAsync(string connectionString)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Database:Provider"] = "PostgreSql",
-            ["Database:ConnectionString"] = connectionString,
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddSingleton<IConfiguration>(configuration);
-        services.AddOperationsHub(configuration, Storage);
-        await using var built = services.BuildServiceProvider();
-        await built.MigrateHubDatabaseAsync();
     }
 
     private sealed class NoDispatch : IRunDispatcher
