@@ -48,13 +48,33 @@ public sealed class PostgreSqlStorageProvider : HubStorageProvider
 
             await db.Database.MigrateAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException
-            && ex is not PostgresException { SqlState: not ("28P01" or "28000" or "3D000" or "57P03") })
+        catch (Exception ex) when (IsUnreachable(ex))
         {
             throw new InvalidOperationException(
                 $"Could not reach the PostgreSQL database of Database:ConnectionString ({Describe(options.ConnectionString)}): "
                 + $"{ex.Message} Check that the server is running and that the settings are right.", ex);
         }
+    }
+
+    /// <summary>
+    /// Whether the server could not be reached or would not let the hub in (refused, timed out, wrong password, no
+    /// such database, starting up), as opposed to a fault in a migration. EF wraps what the driver threw (its retrying
+    /// strategy says "likely due to a transient failure"), so the whole chain is looked at.
+    /// </summary>
+    private static bool IsUnreachable(Exception exception)
+    {
+        for (var ex = exception; ex is not null; ex = ex.InnerException)
+        {
+            switch (ex)
+            {
+                case PostgresException postgres:
+                    return postgres.SqlState is "28P01" or "28000" or "3D000" or "57P03";
+                case NpgsqlException or System.Net.Sockets.SocketException or TimeoutException:
+                    return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Where the connection string points, without its password.</summary>
