@@ -14,7 +14,7 @@ namespace OperationsHub.PostgreSql;
 public sealed class PostgreSqlRunStore : SqlRunStore
 {
     public PostgreSqlRunStore(IOptions<DatabaseOptions> options)
-        : base(new GroupCommitWriter(new PostgreSqlWriterConnections(options.Value.ConnectionString)))
+        : base(new GroupCommitWriter(new PostgreSqlWriterConnections(options.Value.ConnectionString), options.Value.WriterConnections))
     {
     }
 
@@ -60,6 +60,10 @@ public sealed class PostgreSqlRunStore : SqlRunStore
                 _dataSource.Dispose();
             }
         }
+
+        /// <summary>A deadlock between two writer loops, or a serialization failure: the server undid the statement.</summary>
+        public override bool ShouldRetry(Exception exception) =>
+            exception is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure };
 
         /// <summary>A statement error leaves the transaction usable after ROLLBACK TO SAVEPOINT; a lost connection does not.</summary>
         public override bool BreaksTransaction(Exception exception) => exception is NpgsqlException and not PostgresException;

@@ -13,6 +13,12 @@ public sealed class DatabaseOptions
 
     /// <summary>Apply pending migrations when the host starts.</summary>
     public bool MigrateOnStartup { get; set; } = true;
+
+    /// <summary>
+    /// PostgreSQL: how many connections the run lifecycle writes through, each group-committing (SQLite always uses
+    /// one: it admits one writer at a time). More overlap the round trips of a busy node; each is one server session.
+    /// </summary>
+    public int WriterConnections { get; set; } = 4;
 }
 
 public static class DatabaseProviders
@@ -30,6 +36,11 @@ internal sealed class ValidateDatabaseOptions(Storage.HubStorageProvider provide
         {
             return ValidateOptionsResult.Fail(
                 $"Database:Provider '{options.Provider}' does not match the provider the host was built with ('{provider.Name}').");
+        }
+
+        if (options.WriterConnections is < 1 or > 32)
+        {
+            return ValidateOptionsResult.Fail("Database:WriterConnections must be between 1 and 32.");
         }
 
         return string.IsNullOrWhiteSpace(options.ConnectionString)

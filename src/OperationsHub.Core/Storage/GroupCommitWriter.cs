@@ -4,15 +4,18 @@ using System.Threading.Channels;
 namespace OperationsHub.Core.Storage;
 
 /// <summary>
-/// One writer connection per process and a loop that commits the writes waiting for it together (group commit),
-/// each inside a savepoint of its own so one write's failure leaves the others alone. A lone write is committed at
+/// A few writer connections per process (SQLite: one), each with a loop that commits the writes waiting for it
+/// together (group commit), each inside a savepoint of its own so one write's failure leaves the others alone. A lone write is committed at
 /// once; writes are grouped only when they arrive while the previous commit is under way, so grouping adds no latency.
 /// Each caller's task completes only after its write is durable.
 /// <para>
-/// Why one connection: SQLite admits one writer at a time anyway, and colliding writers inside it mean SQLITE_BUSY and
-/// the busy handler's sleeps. PostgreSQL admits many, but every commit waits for its WAL flush: sharing one commit
-/// among the writes that queued meanwhile turns N flushes into one, and leaves the server's connections to readers.
-/// The driver-specific parts (open, begin, which errors break the connection) come from the provider.
+/// Why so few: SQLite admits one writer at a time anyway, and colliding writers inside it mean SQLITE_BUSY and the busy
+/// handler's sleeps. PostgreSQL admits many, but every commit waits for its WAL flush: sharing one commit among the
+/// writes that queued meanwhile turns N flushes into one. A single PostgreSQL writer, though, is bound by round trips
+/// (each statement of a group waits for the server in turn), so there several loops overlap them. Writes of one run
+/// are awaited one after another by their callers, so loops rarely touch the same rows; when two batches do deadlock,
+/// the server aborts one statement and the losing write runs once more. The driver-specific parts (open, begin,
+/// which errors break the connection, which are worth a retry) come from the provider.
 /// </para>
 /// </summary>
 public sealed class GroupCommitWriter : IDisposable
@@ -20,20 +23,23 @@ public sealed class GroupCommitWriter : IDisposable
     /// <summary>Writes per group commit at most: bounds how long one transaction holds its locks.</summary>
     public const int MaxBatch = 128;
 
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly SemaphoreSlim _gate;
+    private readonly int _writers;
     private readonly WriterConnectionFactory _connections;
     private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(
         new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _startLock = new();
-    private Task? _loop;
-    private WriteSession? _session;
+    private Task[]? _loops;
     private long _commits;
     private long _writes;
 
-    public GroupCommitWriter(WriterConnectionFactory connections)
+    public GroupCommitWriter(WriterConnectionFactory connections, int writers = 1)
     {
         ArgumentNullException.ThrowIfNull(connections);
+        ArgumentOutOfRangeException.ThrowIfLessThan(writers, 1);
         _connections = connections;
+        _writers = writers;
+        _gate = new SemaphoreSlim(writers, writers);
     }
 
     /// <summary>Transactions committed by the writer loop so far.</summary>
@@ -48,7 +54,25 @@ public sealed class GroupCommitWriter : IDisposable
     /// </summary>
     public async ValueTask<Releaser> EnterAsync(CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken);
+        // Every loop's place: none of them can start a commit until this is released.
+        var taken = 0;
+        try
+        {
+            for (; taken < _writers; taken++)
+            {
+                await _gate.WaitAsync(cancellationToken);
+            }
+        }
+        catch
+        {
+            if (taken > 0)
+            {
+                _gate.Release(taken);
+            }
+
+            throw;
+        }
+
         return new Releaser(this);
     }
 
@@ -74,58 +98,67 @@ public sealed class GroupCommitWriter : IDisposable
         _queue.Writer.TryComplete();
         try
         {
-            _loop?.Wait(TimeSpan.FromSeconds(10));
+            if (_loops is { } loops)
+            {
+                Task.WaitAll(loops, TimeSpan.FromSeconds(10));
+            }
         }
         catch (AggregateException)
         {
-            // The loop reports its failures to the writes themselves.
+            // The loops report their failures to the writes themselves.
         }
 
-        _session?.Dispose();
-        _session = null;
         _connections.Dispose();
     }
 
     private void EnsureLoop()
     {
-        if (_loop is not null)
+        if (_loops is not null)
         {
             return;
         }
 
         lock (_startLock)
         {
-            _loop ??= Task.Run(WriterLoopAsync);
+            _loops ??= Enumerable.Range(0, _writers).Select(_ => Task.Run(WriterLoopAsync)).ToArray();
         }
     }
 
     private async Task WriterLoopAsync()
     {
         var batch = new List<PendingWrite>(MaxBatch);
-        while (await _queue.Reader.WaitToReadAsync())
+        WriteSession? session = null; // this loop's own connection, opened on its first write
+        try
         {
-            // Take the gate first, then the queue: whatever arrived while another writer held the gate joins this group.
-            await _gate.WaitAsync();
-            try
+            while (await _queue.Reader.WaitToReadAsync())
             {
-                batch.Clear();
-                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending))
+                // Take a place at the gate first, then the queue: whatever arrived while the gate was held joins this group.
+                await _gate.WaitAsync();
+                try
                 {
-                    if (!pending.TryDropIfCancelled())
+                    batch.Clear();
+                    while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending))
                     {
-                        batch.Add(pending);
+                        if (!pending.TryDropIfCancelled())
+                        {
+                            batch.Add(pending);
+                        }
+                    }
+
+                    if (batch.Count > 0)
+                    {
+                        session = CommitBatch(batch, session);
                     }
                 }
-
-                if (batch.Count > 0)
+                finally
                 {
-                    CommitBatch(batch);
+                    _gate.Release();
                 }
             }
-            finally
-            {
-                _gate.Release();
-            }
+        }
+        finally
+        {
+            session?.Dispose();
         }
 
         while (_queue.Reader.TryRead(out var left))
@@ -134,68 +167,100 @@ public sealed class GroupCommitWriter : IDisposable
         }
     }
 
-    private void CommitBatch(List<PendingWrite> batch)
+    /// <summary>Commits one group on <paramref name="session"/> (opened when null); returns the session to keep.</summary>
+    private WriteSession? CommitBatch(List<PendingWrite> batch, WriteSession? session)
     {
-        var done = 0;
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            _session ??= new WriteSession(_connections.Open(), _connections);
-            var session = _session;
-            using var tx = session.Begin();
-            foreach (var pending in batch)
+            try
             {
-                if (batch.Count == 1)
+                session ??= new WriteSession(_connections.Open(), _connections);
+                CommitOnce(batch, session);
+                return session;
+            }
+            catch (Exception ex) when (attempt == 1 && batch.Count == 1 && _connections.ShouldRetry(ex) && session is { IsHealthy: true })
+            {
+                // A lone write lost a deadlock (its transaction was rolled back, nothing written): once more.
+            }
+            catch (Exception ex)
+            {
+                // BEGIN or COMMIT failed (a file locked by another process past the busy timeout, a full disk, a
+                // dropped server connection), or a lone write failed: nothing of this batch was written, and every
+                // write in it says so.
+                foreach (var pending in batch)
                 {
-                    pending.Run(session); // a lone write's failure rolls back the whole transaction below
-                    continue;
-                }
-
-                session.Execute("SAVEPOINT w");
-                try
-                {
-                    pending.Run(session);
-                    session.Execute("RELEASE SAVEPOINT w");
-                }
-                catch (Exception ex) when (!_connections.BreaksTransaction(ex))
-                {
-                    session.Execute("ROLLBACK TO SAVEPOINT w");
-                    session.Execute("RELEASE SAVEPOINT w");
                     pending.Fail(ex);
                 }
-            }
 
-            session.Commit(tx);
-            Interlocked.Increment(ref _commits);
-            foreach (var pending in batch)
-            {
-                if (pending.Complete())
+                if (session is { IsHealthy: false })
                 {
-                    done++;
+                    session.Dispose();
+                    session = null;
                 }
-            }
 
-            Interlocked.Add(ref _writes, done);
+                return session;
+            }
         }
-        catch (Exception ex)
+    }
+
+    private void CommitOnce(List<PendingWrite> batch, WriteSession session)
+    {
+        using var tx = session.Begin();
+        foreach (var pending in batch)
         {
-            // BEGIN or COMMIT failed (a file locked by another process past the busy timeout, a full disk, a dropped
-            // server connection): nothing of this batch was written, and every write in it says so.
-            foreach (var pending in batch)
+            if (batch.Count == 1)
             {
-                pending.Fail(ex);
+                pending.Run(session); // a lone write's failure rolls back the whole transaction
+                continue;
             }
 
-            if (_session is { IsHealthy: false } broken)
+            RunInSavepoint(session, pending);
+        }
+
+        session.Commit(tx);
+        Interlocked.Increment(ref _commits);
+        var done = 0;
+        foreach (var pending in batch)
+        {
+            if (pending.Complete())
             {
-                broken.Dispose();
-                _session = null;
+                done++;
+            }
+        }
+
+        Interlocked.Add(ref _writes, done);
+    }
+
+    /// <summary>Runs one write of a group in a savepoint: its failure undoes only its own writes.</summary>
+    private void RunInSavepoint(WriteSession session, PendingWrite pending)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            session.Execute("SAVEPOINT w");
+            try
+            {
+                pending.Run(session);
+                session.Execute("RELEASE SAVEPOINT w");
+                return;
+            }
+            catch (Exception ex) when (!_connections.BreaksTransaction(ex))
+            {
+                session.Execute("ROLLBACK TO SAVEPOINT w");
+                session.Execute("RELEASE SAVEPOINT w");
+                if (attempt == 1 && _connections.ShouldRetry(ex))
+                {
+                    continue; // lost a deadlock to another writer loop: once more, now that the other has gone on
+                }
+
+                pending.Fail(ex);
+                return;
             }
         }
     }
 
     public readonly struct Releaser(GroupCommitWriter owner) : IDisposable
     {
-        public void Dispose() => owner._gate.Release();
+        public void Dispose() => owner._gate.Release(owner._writers);
     }
 
     private abstract class PendingWrite
@@ -251,6 +316,9 @@ public abstract class WriterConnectionFactory : IDisposable
 
     /// <summary>Whether a failed write leaves the transaction unusable (disk full, I/O error, connection lost).</summary>
     public abstract bool BreaksTransaction(Exception exception);
+
+    /// <summary>Whether a write that failed this way is worth running once more at once (a lost deadlock).</summary>
+    public virtual bool ShouldRetry(Exception exception) => false;
 
     public void Dispose()
     {

@@ -172,11 +172,17 @@ internal sealed partial class RunExecutor(
         var settings = options.Value;
         long written = 0;
         var lastBeat = time.GetTimestamp();
+        // A periodic timer, not a delay re-armed after each beat: a tick that comes while a beat is still being
+        // written is kept, not lost, so a slow write never pushes the renewal that is due past its time.
+        using var timer = new PeriodicTimer(settings.ProgressInterval, time);
         while (!stop.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(settings.ProgressInterval, time, stop);
+                if (!await timer.WaitForNextTickAsync(stop))
+                {
+                    return;
+                }
             }
             catch (OperationCanceledException)
             {
