@@ -26,6 +26,12 @@ public sealed class PostgreSqlRunStore : SqlRunStore
         + " @initiator_user_id, @initiator_name, @now, @now, 0, 1)"
         + " ON CONFLICT (tenant_id, run_identity_hash) WHERE " + HubDbContext.ActiveRunFilter + " DO NOTHING RETURNING id";
 
+    /// <summary>A data-modifying CTE: the event and the notification in one round trip.</summary>
+    protected override string InsertEventAndNotificationSql =>
+        "WITH e AS (INSERT INTO operation_run_events (run_id, kind, message, at) VALUES (@run_id, @event_kind, @message, @at))"
+        + " INSERT INTO user_notifications (user_id, tenant_id, run_id, kind, outcome, title, body, created_at)"
+        + " VALUES (@user_id, @tenant_id, @run_id, @kind, @outcome, @title, @body, @at)";
+
     protected override string InList(string column, string parameter) => $"{column} = ANY({parameter})";
 
     protected override object ListValue<T>(IReadOnlyList<T> values) => values.ToArray();

@@ -251,16 +251,32 @@ public abstract class SqlRunStore : IRunStore, IDisposable
         return command.With("@id", transition.RunId).With("@now", transition.Now);
     }
 
-    private static void WriteEffects(WriteSession session, long runId, RunEffects effects, DateTime at)
+    /// <summary>
+    /// One statement that inserts a timeline event and a notification together (parameters of both inserts, the
+    /// event's kind as @event_kind), or null where the database cannot: then they are two statements.
+    /// </summary>
+    protected virtual string? InsertEventAndNotificationSql => null;
+
+    private void WriteEffects(WriteSession session, long runId, RunEffects effects, DateTime at)
     {
+        if (effects.Notification is { } n && InsertEventAndNotificationSql is { } both)
+        {
+            session.Command(both)
+                .With("@run_id", runId).With("@event_kind", effects.EventKind).With("@message", effects.EventMessage).With("@at", at)
+                .With("@user_id", n.UserId).With("@tenant_id", n.TenantId).With("@kind", n.Kind)
+                .With("@outcome", n.Outcome.ToString()).With("@title", n.Title).With("@body", n.Body)
+                .ExecuteNonQuery();
+            return;
+        }
+
         session.Command(InsertEventSql)
             .With("@run_id", runId).With("@kind", effects.EventKind).With("@message", effects.EventMessage).With("@at", at)
             .ExecuteNonQuery();
-        if (effects.Notification is { } n)
+        if (effects.Notification is { } notice)
         {
             session.Command(InsertNotificationSql)
-                .With("@user_id", n.UserId).With("@tenant_id", n.TenantId).With("@run_id", runId).With("@kind", n.Kind)
-                .With("@outcome", n.Outcome.ToString()).With("@title", n.Title).With("@body", n.Body).With("@created_at", at)
+                .With("@user_id", notice.UserId).With("@tenant_id", notice.TenantId).With("@run_id", runId).With("@kind", notice.Kind)
+                .With("@outcome", notice.Outcome.ToString()).With("@title", notice.Title).With("@body", notice.Body).With("@created_at", at)
                 .ExecuteNonQuery();
         }
     }
