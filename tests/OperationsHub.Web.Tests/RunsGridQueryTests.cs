@@ -71,6 +71,20 @@ public abstract class RunsGridQueryTests(TestProvider provider) : IAsyncLifetime
         page.Total.Should().Be(0);
     }
 
+    [Theory]
+    [InlineData("fin\0ance")] // PostgreSQL refuses a NUL in text; SQLite's FTS5 called it an unterminated string
+    [InlineData("\0\0\0")]
+    [InlineData("fin\u0001ance")]
+    public async Task Search_WithControlCharacters_MatchesAsIfTheyWereNotThere_NeverAnError(string text)
+    {
+        var rest = text.Replace("\0", "", StringComparison.Ordinal).Replace("\u0001", "", StringComparison.Ordinal);
+        var expected = rest.Length == 0
+            ? await IdsAsync(Query, new RunsFilter()) // nothing left to search for: no text filter
+            : [_running, _financeFailedRestore, _finance];
+
+        (await IdsAsync(Query, new RunsFilter { Text = text })).Should().Equal(expected);
+    }
+
     [Fact]
     public async Task Search_RunNumber_AndShortText()
     {

@@ -87,8 +87,13 @@ public static partial class Sanitizer
         return HtmlTag().Replace(value, " ");
     }
 
-    private static string RemoveControlCharacters(string value)
+    /// <summary>
+    /// Drops control characters (but newline and tab) and invisible direction marks. For text that is stored, and for
+    /// text that becomes a query parameter: PostgreSQL refuses a NUL in text outright.
+    /// </summary>
+    public static string RemoveControlCharacters(string value)
     {
+        ArgumentNullException.ThrowIfNull(value);
         StringBuilder? builder = null;
         for (var i = 0; i < value.Length; i++)
         {

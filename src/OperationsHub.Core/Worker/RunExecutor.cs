@@ -196,10 +196,13 @@ internal sealed partial class RunExecutor(
                 continue;
             }
 
+            // The renewal interval counts from when this beat computes its lease, not from when its write returns:
+            // a slow write must not push the next renewal later than the lease it wrote calls for.
+            var beatStarted = time.GetTimestamp();
             if (await BeatAsync(run, progressDue ? context.Counts : null, signals, handlerCancellation, stop))
             {
                 written = changes;
-                lastBeat = time.GetTimestamp();
+                lastBeat = beatStarted;
             }
 
             if (signals.LeaseLost)

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.EntityFrameworkCore;
 using OperationsHub.Core.Data;
 using OperationsHub.Core.Domain;
+using OperationsHub.Core.Sanitization;
 using OperationsHub.Core.Storage;
 
 namespace OperationsHub.Web.Features.Operations;
@@ -135,7 +136,10 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, IRu
             }
         }
 
-        var text = filter.Text is { Length: >= MinSearchLength } t && !TryParseRunNumber(t, out _) ? t : null;
+        // Control characters mean nothing in a target and break the databases (PostgreSQL refuses a NUL in text;
+        // SQLite's FTS5 reads it as the end of the string): the search is for the text without them.
+        var searched = filter.Text is { } raw ? Sanitizer.RemoveControlCharacters(raw).Trim() : "";
+        var text = searched.Length >= MinSearchLength && !TryParseRunNumber(searched, out _) ? searched : null;
         var activeOnly = statuses.Count > 0 && !statuses.Contains(RunStatus.Completed);
         // Filter pairs that have an index of their own: the provider may let that index lead a common search term.
         var selective = (filter.Types.Count > 0 && filter.Outcomes.Count > 0)
@@ -177,7 +181,7 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, IRu
             query = query.Where(r => r.Id > floor && r.CreatedAt >= since);
         }
 
-        if (filter.Text is { Length: > 0 } searched && text is null)
+        if (searched.Length > 0 && text is null)
         {
             // A run number ("123", "#123"), or text too short for trigram search, which then matches nothing.
             query = TryParseRunNumber(searched, out var runId) ? query.Where(r => r.Id == runId) : query.Where(r => false);
