@@ -164,6 +164,22 @@ public abstract class RunServiceTests(TestProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StartAsync_SecretsInInputNames_AreScrubbedLikeValues()
+    {
+        const string jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+        var result = await _hub.StartAsync(inputs: new Dictionary<string, string>
+        {
+            ["password=hunter2"] = "x",
+            [$"Bearer {jwt}"] = "y",
+            ["devices"] = "all",
+        });
+
+        var run = await _hub.GetRunAsync(result.Run.Id);
+        run.ContextJson.Should().NotContain("hunter2").And.NotContain("eyJhbGci").And.NotContain("dozjgNry");
+        run.ContextJson.Should().Contain("\"devices\":\"all\"", "ordinary names pass unchanged");
+    }
+
+    [Fact]
     public async Task StartAsync_DispatcherThrows_RunIsFailedBeforeStartReturns()
     {
         _hub.Dispatcher.ThrowOnDispatch = new InvalidOperationException($"Scheduler is shut down (password=hunter2)");

@@ -137,7 +137,8 @@ public sealed partial class OperationRunService
         var inputs = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in request.Inputs.Concat(request.IdentityInputs))
         {
-            var cleanKey = Sanitizer.SanitizeKey(key);
+            // Names are caller text too: scrubbed like values, so a secret typed as a name is not stored or shown.
+            var cleanKey = Sanitizer.SanitizeName(key);
             inputs[cleanKey] = Sanitizer.SanitizeValue(cleanKey, value);
         }
 

@@ -54,6 +54,12 @@ public static partial class Sanitizer
     public static string SanitizeValue(string key, string? value, int maxLength = MaxValueLength)
         => IsSensitiveKey(key) ? Redacted : SanitizeText(value, maxLength);
 
+    /// <summary>
+    /// Scrubs the name of a caller-given input like a value (a name such as <c>password=hunter2</c> or
+    /// <c>Bearer eyJ…</c> carries the secret itself), then bounds it like a key.
+    /// </summary>
+    public static string SanitizeName(string? name, int maxLength = 64) => SanitizeText(name, maxLength);
+
     /// <summary>Bounds and cleans a key or code without scrubbing it as a secret.</summary>
     public static string SanitizeKey(string? key, int maxLength = 64)
     {

@@ -38,8 +38,8 @@ public static class AuthenticationSetup
                         {
                             if (context.Request.Path.StartsWithSegments("/api"))
                             {
-                                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
                                 context.HandleResponse();
+                                return WriteApiRefusalAsync(context.HttpContext, StatusCodes.Status401Unauthorized);
                             }
 
                             return Task.CompletedTask;
@@ -99,23 +99,52 @@ public static class AuthenticationSetup
         // Tenant pages answer 403 themselves, with the app's own page; nothing redirects to an access-denied URL.
         cookie.Events.OnRedirectToAccessDenied = context =>
         {
+            if (context.Request.Path.StartsWithSegments("/api"))
+            {
+                return WriteApiRefusalAsync(context.HttpContext, StatusCodes.Status403Forbidden);
+            }
+
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return Task.CompletedTask;
         };
-        // API callers get a status, never a sign-in page.
+        // API callers get a status with problem details, never a sign-in page. People get a redirect to the sign-in
+        // page by path only: the handler builds an absolute URL from the request's Host header, which a caller
+        // chooses (Host: evil.example would send the browser to evil.example's "sign-in page").
         cookie.Events.OnRedirectToLogin = context =>
         {
             if (context.Request.Path.StartsWithSegments("/api"))
             {
-                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-            }
-            else
-            {
-                context.Response.Redirect(context.RedirectUri);
+                return WriteApiRefusalAsync(context.HttpContext, StatusCodes.Status401Unauthorized);
             }
 
+            context.Response.Redirect(PathOnly(context.RedirectUri));
             return Task.CompletedTask;
         };
+    }
+
+    /// <summary>The path, query and fragment of <paramref name="redirectUri"/>, whatever host it names.</summary>
+    internal static string PathOnly(string redirectUri) =>
+        Uri.TryCreate(redirectUri, UriKind.Absolute, out var absolute) ? absolute.PathAndQuery + absolute.Fragment : redirectUri;
+
+    /// <summary>An API refusal as RFC 7807 problem details, the same shape as the API's own answers.</summary>
+    private static Task WriteApiRefusalAsync(HttpContext context, int status)
+    {
+        context.Response.StatusCode = status;
+        var problem = status == StatusCodes.Status401Unauthorized
+            ? new Microsoft.AspNetCore.Mvc.ProblemDetails
+            {
+                Status = status,
+                Title = "Sign in first.",
+                Detail = "This API needs a signed-in session.",
+            }
+            : new Microsoft.AspNetCore.Mvc.ProblemDetails
+            {
+                Status = status,
+                Title = "Forbidden.",
+                Detail = "You do not have access to this resource.",
+            };
+        return context.RequestServices.GetRequiredService<IProblemDetailsService>()
+            .WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }).AsTask();
     }
 
     private static async Task ProvisionEntraUserAsync(TokenValidatedContext context)
