@@ -101,6 +101,33 @@ public sealed class LocalSignInTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SignIn_UnknownEmail_AnswersExactlyLikeARealAccount_IncorrectThenLocked()
+    {
+        // The same five attempts against a real account and an email nobody has: the answers must not tell them apart.
+        async Task<List<(HttpStatusCode Status, string Message)>> FiveAndOneMoreAsync(string email)
+        {
+            using var browser = new CookieBrowser(_app);
+            var answers = new List<(HttpStatusCode, string)>();
+            for (var i = 0; i < 6; i++)
+            {
+                using var response = await browser.SignInAsync(email, "wrong", "/");
+                var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+                answers.Add((response.StatusCode, body.Contains("locked", StringComparison.OrdinalIgnoreCase) ? "locked" : "incorrect"));
+            }
+
+            return answers;
+        }
+
+        var real = await FiveAndOneMoreAsync(_email);
+        var unknown = await FiveAndOneMoreAsync("nobody-here@contoso.test");
+
+        unknown.Should().Equal(real);
+        unknown.Select(a => a.Status).Should().Equal(
+            HttpStatusCode.BadRequest, HttpStatusCode.BadRequest, HttpStatusCode.BadRequest, HttpStatusCode.BadRequest,
+            (HttpStatusCode)429, (HttpStatusCode)429);
+    }
+
+    [Fact]
     public async Task SignIn_WithoutAntiforgeryToken_IsRejected()
     {
         using var client = _app.CreateClientFor(null);

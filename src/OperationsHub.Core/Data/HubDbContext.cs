@@ -22,6 +22,8 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
 
     public DbSet<TenantMembership> Memberships => Set<TenantMembership>();
 
+    public DbSet<SignInThrottle> SignInThrottles => Set<SignInThrottle>();
+
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
         // Stored as text so the database reads plainly ("Running", not 1) and enum reordering cannot corrupt data.
@@ -55,6 +57,13 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
             e.Property(u => u.EntraTenantId).HasMaxLength(64);
             e.HasIndex(u => u.NormalizedEmail).IsUnique().HasFilter("normalized_email IS NOT NULL");
             e.HasIndex(u => new { u.EntraTenantId, u.EntraObjectId }).IsUnique().HasFilter("entra_object_id IS NOT NULL");
+        });
+
+        modelBuilder.Entity<SignInThrottle>(e =>
+        {
+            e.ToTable("sign_in_throttles");
+            e.HasKey(t => t.NormalizedEmail);
+            e.Property(t => t.NormalizedEmail).HasMaxLength(320);
         });
 
         modelBuilder.Entity<TenantMembership>(e =>

@@ -287,6 +287,30 @@ namespace OperationsHub.Sqlite.Migrations
                     b.ToTable("operation_run_events", (string)null);
                 });
 
+            modelBuilder.Entity("OperationsHub.Core.Domain.SignInThrottle", b =>
+                {
+                    b.Property<string>("NormalizedEmail")
+                        .HasMaxLength(320)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("normalized_email");
+
+                    b.Property<int>("AccessFailedCount")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("access_failed_count");
+
+                    b.Property<DateTime?>("LockoutEndsAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lockout_ends_at");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("NormalizedEmail");
+
+                    b.ToTable("sign_in_throttles", (string)null);
+                });
+
             modelBuilder.Entity("OperationsHub.Core.Domain.Tenant", b =>
                 {
                     b.Property<long>("Id")

@@ -36,8 +36,7 @@ public sealed class LocalSignIn(
         var user = await db.Users.SingleOrDefaultAsync(u => u.NormalizedEmail == normalized, cancellationToken);
         if (user?.PasswordHash is null)
         {
-            hasher.VerifyHashedPassword(new HubUser { DisplayName = "dummy" }, DummyHash.Value, password);
-            return new LocalSignInResult(LocalSignInStatus.InvalidCredentials);
+            return await SignInUnknownAsync(db, normalized, password, now, cancellationToken);
         }
 
         if (user.LockoutEndsAt > now)
@@ -71,5 +70,51 @@ public sealed class LocalSignIn(
         user.LockoutEndsAt = null;
         await db.SaveChangesAsync(cancellationToken);
         return new LocalSignInResult(LocalSignInStatus.Succeeded, user);
+    }
+
+    /// <summary>
+    /// An email with no local account walks the same steps as a wrong password for a real one: the lockout check
+    /// first (a locked account answers without hashing), a hash verification against a dummy, a counted failure
+    /// written to the database, and a lockout after as many failures. So the answers and their cost are the same.
+    /// </summary>
+    private async Task<LocalSignInResult> SignInUnknownAsync(
+        HubDbContext db, string normalized, string password, DateTime now, CancellationToken cancellationToken)
+    {
+        // Bounded like the users' column, so a very long email costs no more than a real one.
+        var key = normalized.Length > 320 ? normalized[..320] : normalized;
+        var throttle = await db.SignInThrottles.SingleOrDefaultAsync(t => t.NormalizedEmail == key, cancellationToken);
+        if (throttle?.LockoutEndsAt > now)
+        {
+            return new LocalSignInResult(LocalSignInStatus.LockedOut, LockedUntil: throttle.LockoutEndsAt);
+        }
+
+        hasher.VerifyHashedPassword(new HubUser { DisplayName = "dummy" }, DummyHash.Value, password);
+        if (throttle is null)
+        {
+            throttle = new SignInThrottle { NormalizedEmail = key };
+            db.SignInThrottles.Add(throttle);
+        }
+
+        var settings = options.Value;
+        throttle.AccessFailedCount++;
+        throttle.UpdatedAt = now;
+        if (throttle.AccessFailedCount >= settings.MaxFailedAttempts)
+        {
+            throttle.AccessFailedCount = 0;
+            throttle.LockoutEndsAt = now + settings.LockoutDuration;
+        }
+
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            // Two attempts for the same unknown email raced to create its row; the other one counted.
+        }
+
+        return throttle.LockoutEndsAt > now
+            ? new LocalSignInResult(LocalSignInStatus.LockedOut, LockedUntil: throttle.LockoutEndsAt)
+            : new LocalSignInResult(LocalSignInStatus.InvalidCredentials);
     }
 }
