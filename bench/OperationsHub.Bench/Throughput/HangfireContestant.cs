@@ -7,16 +7,8 @@ namespace OperationsHub.Bench.Throughput;
 /// Hangfire.Core 1.8 on Hangfire.Storage.SQLite: fire-and-forget jobs enqueued by the client, run by a
 /// <see cref="BackgroundJobServer"/>, done when the storage's monitoring API counts them all Succeeded.
 /// </summary>
-internal sealed class HangfireContestant(bool tuned) : Contestant
+internal sealed class HangfireContestant(bool tuned) : HangfireDrain
 {
-    /// <summary>Tuned: as many workers as the hub has, and a queue poll short enough never to leave a worker idle.</summary>
-    public const int TunedWorkers = 8;
-
-    private static readonly TimeSpan TunedQueuePoll = TimeSpan.FromMilliseconds(50);
-
-    private SQLiteStorage? _storage;
-    private BackgroundJobServer? _server;
-
     public override string Name => tuned ? "Hangfire (tuned)" : "Hangfire (default)";
 
     public override string Settings => tuned
@@ -32,7 +24,7 @@ internal sealed class HangfireContestant(bool tuned) : Contestant
         if (tuned)
         {
             options.QueuePollInterval = TunedQueuePoll;
-            _storage = new SQLiteStorage(new SQLiteDbConnectionFactory(() =>
+            Storage = new SQLiteStorage(new SQLiteDbConnectionFactory(() =>
             {
                 var connection = new SQLite.SQLiteConnection(path);
                 connection.ExecuteScalar<string>("PRAGMA journal_mode=WAL");
@@ -42,7 +34,7 @@ internal sealed class HangfireContestant(bool tuned) : Contestant
         }
         else
         {
-            _storage = new SQLiteStorage(path, options);
+            Storage = new SQLiteStorage(path, options);
         }
 
         var serverOptions = new BackgroundJobServerOptions { ServerName = "bench" };
@@ -51,28 +43,45 @@ internal sealed class HangfireContestant(bool tuned) : Contestant
             serverOptions.WorkerCount = TunedWorkers;
         }
 
-        _server = new BackgroundJobServer(serverOptions, _storage);
+        Server = new BackgroundJobServer(serverOptions, Storage);
         return Task.CompletedTask;
     }
+}
+
+/// <summary>
+/// How every Hangfire contestant drains, whatever its storage: fire-and-forget no-op jobs from the producers, done
+/// when the storage's monitoring API counts them all Succeeded; stopped by stopping its server.
+/// </summary>
+internal abstract class HangfireDrain : Contestant
+{
+    /// <summary>Tuned: as many workers as the hub has, and a queue poll short enough never to leave a worker idle.</summary>
+    public const int TunedWorkers = 8;
+
+    protected static readonly TimeSpan TunedQueuePoll = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>The storage the server and the client use; set by <see cref="Contestant.PrepareAsync"/>.</summary>
+    protected JobStorage? Storage { get; set; }
+
+    protected BackgroundJobServer? Server { get; set; }
 
     public override async Task<int> DrainAsync(int count)
     {
-        var client = new BackgroundJobClient(_storage!);
+        var client = new BackgroundJobClient(Storage!);
         await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = Producers }, (_, _) =>
         {
             client.Enqueue<NoopJob>(job => job.Run());
             return ValueTask.CompletedTask;
         });
 
-        var monitoring = _storage!.GetMonitoringApi();
+        var monitoring = Storage!.GetMonitoringApi();
         await WaitUntilAsync(() => Task.FromResult(monitoring.SucceededListCount() >= count));
         return (int)monitoring.SucceededListCount();
     }
 
     public override ValueTask DisposeAsync()
     {
-        _server?.SendStop();
-        _server?.Dispose();
+        Server?.SendStop();
+        Server?.Dispose();
         return ValueTask.CompletedTask;
     }
 }

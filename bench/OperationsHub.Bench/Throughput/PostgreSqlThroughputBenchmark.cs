@@ -132,11 +132,8 @@ internal interface IPostgreSqlContestant
 }
 
 /// <summary>Hangfire.Core 1.8 on Hangfire.PostgreSql 1.21: fire-and-forget jobs, a BackgroundJobServer.</summary>
-internal sealed class HangfirePostgreSqlContestant(string server, bool tuned) : Contestant, IPostgreSqlContestant
+internal sealed class HangfirePostgreSqlContestant(string server, bool tuned) : HangfireDrain, IPostgreSqlContestant
 {
-    private static readonly TimeSpan TunedQueuePoll = TimeSpan.FromMilliseconds(50);
-    private PostgreSqlStorage? _storage;
-    private BackgroundJobServer? _server;
     private string _connectionString = "";
 
     public string Database => new NpgsqlConnectionStringBuilder(_connectionString).Database!;
@@ -144,7 +141,7 @@ internal sealed class HangfirePostgreSqlContestant(string server, bool tuned) : 
     public override string Name => tuned ? "Hangfire.PostgreSql (tuned)" : "Hangfire.PostgreSql (default)";
 
     public override string Settings => tuned
-        ? $"Hangfire.PostgreSql, {HangfireContestant.TunedWorkers} workers, QueuePollInterval {TunedQueuePoll.TotalMilliseconds:F0} ms"
+        ? $"Hangfire.PostgreSql, {TunedWorkers} workers, QueuePollInterval {TunedQueuePoll.TotalMilliseconds:F0} ms"
         : $"Hangfire.PostgreSql defaults (QueuePollInterval 15 s), BackgroundJobServer defaults ({new BackgroundJobServerOptions().WorkerCount} workers)";
 
     public override async Task PrepareAsync(string directory)
@@ -157,34 +154,20 @@ internal sealed class HangfirePostgreSqlContestant(string server, bool tuned) : 
         }
 
 #pragma warning disable CS0618 // the connection-string constructor is the simplest form the 1.21 package still offers
-        _storage = new PostgreSqlStorage(_connectionString, options);
+        Storage = new PostgreSqlStorage(_connectionString, options);
 #pragma warning restore CS0618
         var serverOptions = new BackgroundJobServerOptions { ServerName = "bench" };
         if (tuned)
         {
-            serverOptions.WorkerCount = HangfireContestant.TunedWorkers;
+            serverOptions.WorkerCount = TunedWorkers;
         }
 
-        _server = new BackgroundJobServer(serverOptions, _storage);
-    }
-
-    public override async Task<int> DrainAsync(int count)
-    {
-        var client = new BackgroundJobClient(_storage!);
-        await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = Producers }, (_, _) =>
-        {
-            client.Enqueue<NoopJob>(job => job.Run());
-            return ValueTask.CompletedTask;
-        });
-
-        var monitoring = _storage!.GetMonitoringApi();
-        await WaitUntilAsync(() => Task.FromResult(monitoring.SucceededListCount() >= count));
-        return (int)monitoring.SucceededListCount();
+        Server = new BackgroundJobServer(serverOptions, Storage);
     }
 
     public override async ValueTask DisposeAsync()
     {
-        _server?.Dispose();
+        await base.DisposeAsync();
         if (_connectionString.Length > 0)
         {
             await PostgreSqlThroughputBenchmark.DropAsync(server, Database);

@@ -221,8 +221,9 @@ public sealed class GroupCommitWriter : IDisposable
         {
             CommitOnce(batch, session, savepoints: false);
         }
-        catch (Exception ex) when (!_connections.BreaksTransaction(ex) && session.IsHealthy && !batch.Any(p => p.IsDone))
+        catch (Exception ex) when (!_connections.BreaksTransaction(ex) && session.IsHealthy)
         {
+            // Nobody has been answered yet: the plain pass completes its writes only after the commit.
             // One write failed and the whole group was rolled back: again, each write in a savepoint of its own.
             CommitOnce(batch, session, savepoints: true);
         }
@@ -291,9 +292,6 @@ public sealed class GroupCommitWriter : IDisposable
 
     private abstract class PendingWrite
     {
-        /// <summary>Whether its caller has been answered (a write that failed in its savepoint).</summary>
-        public abstract bool IsDone { get; }
-
         public abstract bool TryDropIfCancelled();
 
         public abstract void Run(WriteSession session);
@@ -310,8 +308,6 @@ public sealed class GroupCommitWriter : IDisposable
         private bool _failed;
 
         public Task<T> Task => _completion.Task;
-
-        public override bool IsDone => _completion.Task.IsCompleted;
 
         public override bool TryDropIfCancelled()
         {
