@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using OperationsHub.Core.Data;
+using OperationsHub.Core.Domain;
 using OperationsHub.IntegrationTests.Infrastructure;
 using OperationsHub.Web.Features.Auth;
 
@@ -99,6 +100,12 @@ public sealed class EntraIdTests : IAsyncLifetime
         user.DisplayName.Should().Be("Erin Entra");
         user.PasswordHash.Should().BeNull();
         (await db.Memberships.CountAsync(m => m.UserId == id, TestContext.Current.CancellationToken)).Should().Be(0);
+        // Each sign-in starts a server-side session of its own, which sign-out can end without ending the other.
+        var sessions = _app.Services.GetRequiredService<HubSessions>();
+        first.FindFirstValue(HubClaims.SessionId).Should().NotBe(second.FindFirstValue(HubClaims.SessionId));
+        await sessions.EndAsync(first, SessionEndReason.SignedOut, TestContext.Current.CancellationToken);
+        (await sessions.CheckAsync(first, touch: false, TestContext.Current.CancellationToken)).Should().Be(SessionState.SignedOut);
+        (await sessions.CheckAsync(second, touch: false, TestContext.Current.CancellationToken)).Should().Be(SessionState.Live);
     }
 
     [Fact]

@@ -162,6 +162,67 @@ public sealed class LocalSignInTests : IAsyncLifetime
         (await browser.GetAsync("/admin/t/alpha/operations")).StatusCode.Should().Be(HttpStatusCode.Redirect);
     }
 
+    [Fact]
+    public async Task SignOut_EndsTheSessionOnTheServer_SoACopyOfTheCookieStopsWorkingForPagesAndTheApi()
+    {
+        using var browser = new CookieBrowser(_app);
+        using var signIn = await browser.SignInAsync(_email, Password, "/");
+        var copied = AuthCookie(signIn);
+        using var thief = _app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions
+        {
+            AllowAutoRedirect = false,
+            HandleCookies = false,
+        });
+        (await GetWithCookieAsync(thief, "/admin/t/alpha/operations", copied)).StatusCode.Should().Be(HttpStatusCode.OK, "the copy works while the session lives");
+        (await GetWithCookieAsync(thief, $"/api/t/alpha/operations/{_app.World.AlphaRunId}", copied)).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        var token = await browser.AntiforgeryTokenFromAsync("/account/login");
+        (await browser.PostAsync("/account/logout", new() { ["__RequestVerificationToken"] = token })).StatusCode.Should().Be(HttpStatusCode.Redirect);
+
+        using var page = await GetWithCookieAsync(thief, "/admin/t/alpha/operations", copied);
+        page.StatusCode.Should().Be(HttpStatusCode.Redirect);
+        page.Headers.Location!.OriginalString.Should().StartWith("/account/login");
+        using var api = await GetWithCookieAsync(thief, $"/api/t/alpha/operations/{_app.World.AlphaRunId}", copied);
+        api.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        // Nor does the copy renew itself by sliding expiry: the only cookie it gets back is the one that deletes it.
+        foreach (var response in new[] { page, api })
+        {
+            response.Headers.TryGetValues("Set-Cookie", out var cookies);
+            (cookies ?? []).Where(c => c.StartsWith("opshub.auth=", StringComparison.Ordinal))
+                .Should().OnlyContain(c => c.StartsWith("opshub.auth=;", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task Lockout_EndsTheAccountsOpenSessions()
+    {
+        using var signedIn = new CookieBrowser(_app);
+        (await signedIn.SignInAsync(_email, Password, "/")).StatusCode.Should().Be(HttpStatusCode.Redirect);
+        (await signedIn.GetAsync("/admin/t/alpha/operations")).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        using var attacker = new CookieBrowser(_app);
+        for (var i = 0; i < 5; i++)
+        {
+            using var _ = await attacker.SignInAsync(_email, "wrong", "/");
+        }
+
+        using var after = await signedIn.GetAsync("/admin/t/alpha/operations");
+        after.StatusCode.Should().Be(HttpStatusCode.Redirect, "a locked account has no power anywhere");
+        await using var db = await _app.Services.GetRequiredService<IDbContextFactory<HubDbContext>>().CreateDbContextAsync(TestContext.Current.CancellationToken);
+        (await db.Sessions.Where(s => s.UserId == _app.World.AlphaOwner.Id).Select(s => s.EndReason).ToListAsync(TestContext.Current.CancellationToken))
+            .Should().HaveCount(2, "the form's session and the test header's").And.OnlyContain(r => r == SessionEndReason.LockedOut);
+    }
+
+    private static string AuthCookie(HttpResponseMessage response) =>
+        response.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("opshub.auth=", StringComparison.Ordinal)).Split(';')[0];
+
+    private static async Task<HttpResponseMessage> GetWithCookieAsync(HttpClient client, string url, string cookie)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Add("Cookie", cookie);
+        return await client.SendAsync(request, TestContext.Current.CancellationToken);
+    }
+
     /// <summary>A cookie-keeping client that fills in the antiforgery token the way a browser's form would.</summary>
     private sealed class CookieBrowser(HubAppFactory app) : IDisposable
     {

@@ -24,7 +24,7 @@ public sealed class OneCodePathTests : IAsyncLifetime
     public async Task ButtonApiAndDemo_ProduceTheSameRowsEventsAndNotifications()
     {
         var user = _app.World.AlphaOwner;
-        var principal = new ClaimsPrincipal(HubClaims.CreateIdentity(user.Id, user.Name, null, "Test"));
+        var principal = await _app.SignInAsync(user);
 
         // The dashboard button calls RunCommands.
         var button = await _app.Services.GetRequiredService<RunCommands>().StartAsync(

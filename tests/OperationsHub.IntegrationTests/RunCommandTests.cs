@@ -31,7 +31,7 @@ public sealed class RunCommandTests : IAsyncLifetime
     {
         var before = await RunCountAsync();
 
-        var result = await Commands.StartAsync(As(World.AlphaReadonly), TestWorld.Alpha, new StartRunInput(SampleOperations.PolicySync), default);
+        var result = await Commands.StartAsync(await _app.SignInAsync(World.AlphaReadonly), TestWorld.Alpha, new StartRunInput(SampleOperations.PolicySync), default);
 
         result.Status.Should().Be(CommandStatus.Forbidden);
         result.Message.Should().Contain("Readonly");
@@ -41,7 +41,7 @@ public sealed class RunCommandTests : IAsyncLifetime
     [Fact]
     public async Task Start_InAnotherTenant_IsRefused()
     {
-        var result = await Commands.StartAsync(As(World.AlphaOwner), TestWorld.Beta, new StartRunInput(SampleOperations.PolicySync), default);
+        var result = await Commands.StartAsync(await _app.SignInAsync(World.AlphaOwner), TestWorld.Beta, new StartRunInput(SampleOperations.PolicySync), default);
 
         result.Status.Should().Be(CommandStatus.Forbidden);
     }
@@ -49,7 +49,7 @@ public sealed class RunCommandTests : IAsyncLifetime
     [Fact]
     public async Task Start_ByReadonlyMemberOfThatTenant_EvenWithManagerRoleElsewhere_IsRefused()
     {
-        var result = await Commands.StartAsync(As(World.BothTenants), TestWorld.Beta, new StartRunInput(SampleOperations.PolicySync), default);
+        var result = await Commands.StartAsync(await _app.SignInAsync(World.BothTenants), TestWorld.Beta, new StartRunInput(SampleOperations.PolicySync), default);
 
         result.Status.Should().Be(CommandStatus.Forbidden);
     }
@@ -57,7 +57,7 @@ public sealed class RunCommandTests : IAsyncLifetime
     [Fact]
     public async Task Start_ByOperator_CreatesARunAttributedToThem()
     {
-        var result = await Commands.StartAsync(As(World.AlphaOperator), TestWorld.Alpha,
+        var result = await Commands.StartAsync(await _app.SignInAsync(World.AlphaOperator), TestWorld.Alpha,
             new StartRunInput(SampleOperations.PolicySync, Target: "All policies"), default);
 
         result.Status.Should().Be(CommandStatus.Ok);
@@ -72,7 +72,7 @@ public sealed class RunCommandTests : IAsyncLifetime
     [InlineData("")]
     public async Task Start_UnknownType_IsInvalid(string type)
     {
-        var result = await Commands.StartAsync(As(World.AlphaOwner), TestWorld.Alpha, new StartRunInput(type), default);
+        var result = await Commands.StartAsync(await _app.SignInAsync(World.AlphaOwner), TestWorld.Alpha, new StartRunInput(type), default);
 
         result.Status.Should().Be(CommandStatus.Invalid);
     }
@@ -80,7 +80,7 @@ public sealed class RunCommandTests : IAsyncLifetime
     [Fact]
     public async Task Start_MissingIdentityInput_IsInvalidAndNamesIt()
     {
-        var result = await Commands.StartAsync(As(World.AlphaOwner), TestWorld.Alpha, new StartRunInput(SampleOperations.Restore), default);
+        var result = await Commands.StartAsync(await _app.SignInAsync(World.AlphaOwner), TestWorld.Alpha, new StartRunInput(SampleOperations.Restore), default);
 
         result.Status.Should().Be(CommandStatus.Invalid);
         result.Message.Should().Contain("backup_id");
@@ -89,23 +89,23 @@ public sealed class RunCommandTests : IAsyncLifetime
     [Fact]
     public async Task Cancel_ByOperatorOfSomeoneElsesRun_IsRefused_ByManagerAllowed()
     {
-        var started = await Commands.StartAsync(As(World.AlphaOwner), TestWorld.Alpha, new StartRunInput(SampleOperations.PolicySync), default);
+        var started = await Commands.StartAsync(await _app.SignInAsync(World.AlphaOwner), TestWorld.Alpha, new StartRunInput(SampleOperations.PolicySync), default);
         var runId = started.Value!.Run.Id;
 
-        (await Commands.CancelAsync(As(World.AlphaOperator), TestWorld.Alpha, runId, default)).Status.Should().Be(CommandStatus.Forbidden);
-        (await Commands.CancelAsync(As(World.AlphaReadonly), TestWorld.Alpha, runId, default)).Status.Should().Be(CommandStatus.Forbidden);
+        (await Commands.CancelAsync(await _app.SignInAsync(World.AlphaOperator), TestWorld.Alpha, runId, default)).Status.Should().Be(CommandStatus.Forbidden);
+        (await Commands.CancelAsync(await _app.SignInAsync(World.AlphaReadonly), TestWorld.Alpha, runId, default)).Status.Should().Be(CommandStatus.Forbidden);
         (await RunAsync(runId)).Status.Should().Be(RunStatus.Queued);
 
-        (await Commands.CancelAsync(As(World.BothTenants), TestWorld.Alpha, runId, default)).Status.Should().Be(CommandStatus.Ok);
+        (await Commands.CancelAsync(await _app.SignInAsync(World.BothTenants), TestWorld.Alpha, runId, default)).Status.Should().Be(CommandStatus.Ok);
         (await RunAsync(runId)).Outcome.Should().Be(RunOutcome.Cancelled);
-        (await Commands.CancelAsync(As(World.AlphaOwner), TestWorld.Alpha, runId, default)).Status.Should().Be(CommandStatus.Conflict);
+        (await Commands.CancelAsync(await _app.SignInAsync(World.AlphaOwner), TestWorld.Alpha, runId, default)).Status.Should().Be(CommandStatus.Conflict);
     }
 
     [Fact]
     public async Task Cancel_RunOfAnotherTenant_IsRefused()
     {
-        (await Commands.CancelAsync(As(World.AlphaOwner), TestWorld.Alpha, World.BetaRunId, default)).Status.Should().Be(CommandStatus.Forbidden);
-        (await Commands.CancelAsync(As(World.AlphaOwner), TestWorld.Beta, World.BetaRunId, default)).Status.Should().Be(CommandStatus.Forbidden);
+        (await Commands.CancelAsync(await _app.SignInAsync(World.AlphaOwner), TestWorld.Alpha, World.BetaRunId, default)).Status.Should().Be(CommandStatus.Forbidden);
+        (await Commands.CancelAsync(await _app.SignInAsync(World.AlphaOwner), TestWorld.Beta, World.BetaRunId, default)).Status.Should().Be(CommandStatus.Forbidden);
     }
 
     [Fact]
@@ -119,8 +119,70 @@ public sealed class RunCommandTests : IAsyncLifetime
             .Status.Should().Be(CommandStatus.Unauthenticated);
     }
 
-    private static ClaimsPrincipal As(TestUser user) =>
-        new(HubClaims.CreateIdentity(user.Id, user.Name, null, "Test"));
+    [Theory]
+    [InlineData(SessionEndReason.SignedOut)]
+    [InlineData(SessionEndReason.LockedOut)]
+    public async Task Commands_AfterTheSessionEnded_AreRefusedAndWriteNothing(SessionEndReason reason)
+    {
+        var owner = await _app.SignInAsync(World.AlphaOwner);
+        var sessions = _app.Services.GetRequiredService<HubSessions>();
+        if (reason == SessionEndReason.SignedOut)
+        {
+            await sessions.EndAsync(owner, reason, default);
+        }
+        else
+        {
+            await sessions.EndAllAsync(World.AlphaOwner.Id, reason, default);
+        }
+
+        var before = await RunCountAsync();
+
+        var start = await Commands.StartAsync(owner, TestWorld.Alpha, new StartRunInput(SampleOperations.PolicySync), default);
+        var cancel = await Commands.CancelAsync(owner, TestWorld.Alpha, World.AlphaRunId, default);
+
+        start.Status.Should().Be(CommandStatus.Unauthenticated);
+        start.Message.Should().Be(RunCommands.SignedOutMessage);
+        cancel.Status.Should().Be(CommandStatus.Unauthenticated);
+        (await RunCountAsync()).Should().Be(before);
+        await using var db = await DbAsync();
+        (await db.Runs.SingleAsync(r => r.Id == World.AlphaRunId)).CancelRequestedAt.Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Commands_AfterTheSessionWentIdlePastItsLifetime_AreRefused()
+    {
+        var owner = await _app.SignInAsync(World.AlphaOwner);
+        var lifetime = _app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HubAuthenticationOptions>>().Value.SessionLifetime;
+        await using (var db = await DbAsync())
+        {
+            await db.Sessions.Where(s => s.UserId == World.AlphaOwner.Id)
+                .ExecuteUpdateAsync(s => s.SetProperty(x => x.LastSeenAt, DateTime.UtcNow - lifetime - TimeSpan.FromMinutes(1)));
+        }
+
+        (await Commands.StartAsync(owner, TestWorld.Alpha, new StartRunInput(SampleOperations.PolicySync), default))
+            .Status.Should().Be(CommandStatus.Unauthenticated);
+        (await _app.Services.GetRequiredService<HubSessions>().CheckAsync(owner, touch: true, default))
+            .Should().Be(SessionState.Expired, "a touch never revives an idle session");
+    }
+
+    [Fact]
+    public async Task Start_AfterTheMembershipWasRemoved_IsRefusedAndSaysWhy()
+    {
+        var operatorUser = await _app.SignInAsync(World.AlphaOperator);
+        (await Commands.StartAsync(operatorUser, TestWorld.Alpha, new StartRunInput(SampleOperations.PolicySync), default))
+            .Status.Should().Be(CommandStatus.Ok);
+        await using (var db = await DbAsync())
+        {
+            await db.Memberships.Where(m => m.UserId == World.AlphaOperator.Id).ExecuteDeleteAsync();
+        }
+
+        var before = await RunCountAsync();
+        var result = await Commands.StartAsync(operatorUser, TestWorld.Alpha, new StartRunInput(SampleOperations.InventorySync), default);
+
+        result.Status.Should().Be(CommandStatus.Forbidden);
+        result.Message.Should().Contain("membership may have been removed");
+        (await RunCountAsync()).Should().Be(before);
+    }
 
     private async Task<int> RunCountAsync()
     {

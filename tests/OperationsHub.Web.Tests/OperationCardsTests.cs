@@ -57,10 +57,25 @@ public sealed class OperationCardsTests : IAsyncLifetime
         cards.Find("[data-testid='readonly-note']").TextContent.Should().Contain("Readonly");
     }
 
+    [Fact]
+    public async Task Start_AfterTheSessionEnded_WritesNothing_AndTheCircuitTurnsSignedOut()
+    {
+        var cards = Render(_hub.Tenant);
+        await _hub.Bunit.Services.GetRequiredService<HubSessions>().EndAsync(_hub.OwnerPrincipal, SessionEndReason.SignedOut, default);
+
+        cards.Find("[data-testid='start-policy_sync']").Click();
+
+        var provider = _hub.Bunit.Services.GetRequiredService<RevalidatingSessionStateProvider>();
+        cards.WaitForAssertion(() => provider.Ended.Should().Be(SessionState.SignedOut));
+        (await provider.GetAuthenticationStateAsync()).User.Identity!.IsAuthenticated.Should().BeFalse();
+        Snackbars().Should().BeEmpty("a refused start never says queued");
+        await using var db = await _hub.DbAsync();
+        (await db.Runs.CountAsync()).Should().Be(0);
+    }
+
     private IRenderedComponent<OperationCards> Render(Features.Tenants.TenantContext tenant)
     {
-        var identity = HubClaims.CreateIdentity(tenant.UserId, tenant.UserName, null, "Test");
-        var state = Task.FromResult(new AuthenticationState(new System.Security.Claims.ClaimsPrincipal(identity)));
+        var state = _hub.AuthenticationStateFor(tenant);
         return _hub.Bunit.Render<OperationCards>(p => p
             .Add(c => c.Tenant, tenant)
             .AddCascadingValue(state));

@@ -24,6 +24,8 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
 
     public DbSet<SignInThrottle> SignInThrottles => Set<SignInThrottle>();
 
+    public DbSet<HubSession> Sessions => Set<HubSession>();
+
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
         // Stored as text so the database reads plainly ("Running", not 1) and enum reordering cannot corrupt data.
@@ -31,6 +33,8 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
         configurationBuilder.Properties<RunOutcome>().HaveConversion<string>().HaveMaxLength(24);
         configurationBuilder.Properties<TenantRole>().HaveConversion<string>().HaveMaxLength(16);
         configurationBuilder.Properties<ThemePreference>().HaveConversion<string>().HaveMaxLength(16);
+        configurationBuilder.Properties<SessionEndReason>().HaveConversion<string>().HaveMaxLength(16);
+        configurationBuilder.Properties<SessionEndReason?>().HaveConversion<string>().HaveMaxLength(16);
         // Every timestamp is UTC; SQLite hands DateTime back as Unspecified, so say so on the way out.
         configurationBuilder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
         configurationBuilder.Properties<DateTime?>().HaveConversion<UtcDateTimeConverter>();
@@ -64,6 +68,16 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
             e.ToTable("sign_in_throttles");
             e.HasKey(t => t.NormalizedEmail);
             e.Property(t => t.NormalizedEmail).HasMaxLength(320);
+        });
+
+        modelBuilder.Entity<HubSession>(e =>
+        {
+            e.ToTable("user_sessions");
+            e.Property(x => x.Id).HasMaxLength(64);
+            e.HasOne<HubUser>().WithMany().HasForeignKey(x => x.UserId).OnDelete(DeleteBehavior.Cascade);
+            // Ending every session of a user (lockout) and pruning old ones both start from here.
+            e.HasIndex(x => new { x.UserId, x.EndedAt });
+            e.HasIndex(x => x.LastSeenAt);
         });
 
         modelBuilder.Entity<TenantMembership>(e =>

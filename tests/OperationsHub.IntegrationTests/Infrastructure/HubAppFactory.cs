@@ -71,6 +71,7 @@ public class HubAppFactory : WebApplicationFactory<Program>
         {
             if (UseTestAuthentication)
             {
+                services.AddSingleton<TestSessionTokens>();
                 services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, TestAuthHandler>(TestAuthHandler.SchemeName, null);
                 services.PostConfigure<AuthenticationOptions>(o => o.DefaultAuthenticateScheme = TestAuthHandler.SchemeName);
             }
@@ -88,6 +89,26 @@ public class HubAppFactory : WebApplicationFactory<Program>
         _ = Services; // builds the host: migrations run
         var dbFactory = Services.GetRequiredService<IDbContextFactory<HubDbContext>>();
         await World.SeedAsync(dbFactory);
+        if (UseTestAuthentication)
+        {
+            // Each test user's session exists before the test begins, as a signed-in user's would (a drill that
+            // locks the database must not make the first request of a user the one that writes its session).
+            var tokens = Services.GetRequiredService<TestSessionTokens>();
+            foreach (var user in World.All)
+            {
+                await tokens.GetAsync(user.Id);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A principal as a real sign-in makes it: the user's claims and a server-side session of their own (so a test
+    /// can end it, as sign-out would, and see what stops working).
+    /// </summary>
+    public async Task<ClaimsPrincipal> SignInAsync(TestUser user)
+    {
+        var token = await Services.GetRequiredService<HubSessions>().StartAsync(user.Id, CancellationToken.None);
+        return new ClaimsPrincipal(HubClaims.CreateIdentity(user.Id, user.Name, null, token, "Test"));
     }
 
     /// <summary>The real server's address when <see cref="RealServer"/> is on.</summary>
@@ -137,9 +158,19 @@ public sealed class TestAuthHandler(IOptionsMonitor<AuthenticationSchemeOptions>
             return AuthenticateResult.Fail("Unknown test user.");
         }
 
-        var identity = HubClaims.CreateIdentity(user.Id, user.DisplayName, user.Email, SchemeName);
+        var token = await Context.RequestServices.GetRequiredService<TestSessionTokens>().GetAsync(user.Id);
+        var identity = HubClaims.CreateIdentity(user.Id, user.DisplayName, user.Email, token, SchemeName);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
+}
+
+/// <summary>One live server-side session per test user, started on the user's first request through the header.</summary>
+public sealed class TestSessionTokens(HubSessions sessions)
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, Lazy<Task<string>>> _tokens = new();
+
+    public Task<string> GetAsync(long userId) =>
+        _tokens.GetOrAdd(userId, id => new Lazy<Task<string>>(() => sessions.StartAsync(id, CancellationToken.None))).Value;
 }
 
 public sealed record TestUser(long Id, string Name);
@@ -156,6 +187,8 @@ public sealed class TestWorld
     public TestUser BetaOwner { get; private set; } = null!;
     public TestUser BothTenants { get; private set; } = null!;
     public TestUser Outsider { get; private set; } = null!;
+
+    public IEnumerable<TestUser> All => [AlphaOwner, AlphaOperator, AlphaReadonly, BetaOwner, BothTenants, Outsider];
     public long AlphaTenantId { get; private set; }
     public long BetaTenantId { get; private set; }
     public long AlphaRunId { get; private set; }

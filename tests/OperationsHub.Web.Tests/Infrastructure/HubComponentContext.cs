@@ -51,6 +51,9 @@ public sealed class HubComponentContext : IAsyncDisposable
         services.AddOperationsHub(configuration, TestDatabase.Storage);
         services.AddSampleOperations();
         services.Replace(ServiceDescriptor.Singleton<IRunChangeFeed>(Feed));
+        services.AddOptions<OperationsHub.Web.Features.Auth.HubAuthenticationOptions>();
+        services.AddSingleton<OperationsHub.Web.Features.Auth.HubSessions>();
+        services.AddScoped<OperationsHub.Web.Features.Auth.RevalidatingSessionStateProvider>();
         services.AddSingleton<TenantAccess>();
         services.AddSingleton<RunQueries>();
         services.AddSingleton<RunsGridQuery>();
@@ -70,6 +73,17 @@ public sealed class HubComponentContext : IAsyncDisposable
 
     public RunInitiator Owner { get; private set; } = null!;
 
+    /// <summary>The owner signed in, with a live server-side session, as the circuit's authentication state holds it.</summary>
+    public System.Security.Claims.ClaimsPrincipal OwnerPrincipal { get; private set; } = null!;
+
+    /// <summary>The owner's principal with <paramref name="tenant"/>'s user, sharing the owner's session.</summary>
+    public Task<Microsoft.AspNetCore.Components.Authorization.AuthenticationState> AuthenticationStateFor(TenantContext tenant)
+    {
+        var token = OwnerPrincipal.FindFirst(OperationsHub.Web.Features.Auth.HubClaims.SessionId)!.Value;
+        var identity = OperationsHub.Web.Features.Auth.HubClaims.CreateIdentity(tenant.UserId, tenant.UserName, null, token, "Test");
+        return Task.FromResult(new Microsoft.AspNetCore.Components.Authorization.AuthenticationState(new System.Security.Claims.ClaimsPrincipal(identity)));
+    }
+
     public async Task InitializeAsync()
     {
         await Bunit.Services.MigrateHubDatabaseAsync();
@@ -82,6 +96,11 @@ public sealed class HubComponentContext : IAsyncDisposable
         await db.SaveChangesAsync();
         Tenant = new TenantContext(tenant.Id, tenant.ExternalId, tenant.Name, user.Id, user.DisplayName, TenantRole.Owner);
         Owner = new RunInitiator(user.Id, user.DisplayName);
+        var token = await Bunit.Services.GetRequiredService<OperationsHub.Web.Features.Auth.HubSessions>().StartAsync(user.Id, default);
+        OwnerPrincipal = new System.Security.Claims.ClaimsPrincipal(
+            OperationsHub.Web.Features.Auth.HubClaims.CreateIdentity(user.Id, user.DisplayName, user.Email, token, "Test"));
+        Bunit.Services.GetRequiredService<OperationsHub.Web.Features.Auth.RevalidatingSessionStateProvider>().SetAuthenticationState(
+            Task.FromResult(new Microsoft.AspNetCore.Components.Authorization.AuthenticationState(OwnerPrincipal)));
         Bunit.Render<MudPopoverProvider>();
     }
 

@@ -22,6 +22,7 @@ public sealed partial class MainLayout : IDisposable
     private string? _currentTenant;
     private string _displayName = "";
     private long? _userId;
+    private SessionState? _signedOut;
 
     [Inject]
     private NavigationManager Navigation { get; set; } = default!;
@@ -32,10 +33,20 @@ public sealed partial class MainLayout : IDisposable
     [Inject]
     private UserPreferences Preferences { get; set; } = default!;
 
+    [Inject]
+    private RevalidatingSessionStateProvider Sessions { get; set; } = default!;
+
+    [Inject]
+    private ISnackbar Snackbar { get; set; } = default!;
+
     [CascadingParameter]
     private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
 
-    public void Dispose() => Navigation.LocationChanged -= OnLocationChanged;
+    public void Dispose()
+    {
+        Navigation.LocationChanged -= OnLocationChanged;
+        Sessions.AuthenticationStateChanged -= OnAuthenticationStateChanged;
+    }
 
     protected override async Task OnInitializedAsync()
     {
@@ -51,7 +62,25 @@ public sealed partial class MainLayout : IDisposable
 
         _currentTenant = OwnTenantFromUri(Navigation.Uri);
         Navigation.LocationChanged += OnLocationChanged;
+        Sessions.AuthenticationStateChanged += OnAuthenticationStateChanged;
     }
+
+    /// <summary>
+    /// The session ended while the page was open: the page, the bell and the menus go (their components stop
+    /// watching the user's runs), toasts are cleared, and the notice says why and leads back to sign-in.
+    /// </summary>
+    private void OnAuthenticationStateChanged(Task<AuthenticationState> state) => _ = InvokeAsync(async () =>
+    {
+        if ((await state).User.Identity?.IsAuthenticated == true || Sessions.Ended is not { } ended)
+        {
+            return;
+        }
+
+        _signedOut = ended;
+        (_userId, _tenants, _displayName) = (null, [], "");
+        Snackbar.Clear();
+        StateHasChanged();
+    });
 
     protected override async Task OnAfterRenderAsync(bool firstRender)
     {
@@ -64,6 +93,11 @@ public sealed partial class MainLayout : IDisposable
 
     private async Task SetThemeAsync(ThemePreference preference)
     {
+        if (!await Sessions.EnsureLiveAsync(CancellationToken.None))
+        {
+            return;
+        }
+
         _preference = preference;
         if (_userId is { } id)
         {

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 using Microsoft.Identity.Web;
@@ -20,6 +21,11 @@ public static class AuthenticationSetup
         services.AddSingleton<IValidateOptions<HubAuthenticationOptions>, ValidateHubAuthenticationOptions>();
         services.AddSingleton<IPasswordHasher<HubUser>, PasswordHasher<HubUser>>();
         services.AddSingleton<LocalSignIn>();
+        services.AddSingleton<HubSessions>();
+        services.AddHostedService<SignInHousekeeping>();
+        // Open circuits re-ask the database whether their session is live, so a sign-out elsewhere ends them too.
+        services.AddScoped<AuthenticationStateProvider, RevalidatingSessionStateProvider>();
+        services.AddScoped(sp => (RevalidatingSessionStateProvider)sp.GetRequiredService<AuthenticationStateProvider>());
         services.AddSingleton<EntraUserProvisioning>();
 
         var mode = configuration.GetValue<AuthenticationMode?>($"{HubAuthenticationOptions.SectionName}:Mode") ?? AuthenticationMode.Local;
@@ -72,6 +78,9 @@ public static class AuthenticationSetup
                     statusCode: StatusCodes.Status400BadRequest);
             }
 
+            // The session ends on the server first: a copy of the cookie, or another open tab, loses its power too.
+            var sessions = context.RequestServices.GetRequiredService<HubSessions>();
+            await sessions.EndAsync(context.User, SessionEndReason.SignedOut, CancellationToken.None);
             await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
             return Results.LocalRedirect(LoginPath);
         });
@@ -96,6 +105,23 @@ public static class AuthenticationSetup
         cookie.ReturnUrlParameter = "returnUrl";
         cookie.ExpireTimeSpan = session;
         cookie.SlidingExpiration = true;
+        // The cookie is only a pointer to a server-side session: every request asks whether that session is live.
+        var validatePrincipal = cookie.Events.OnValidatePrincipal;
+        cookie.Events.OnValidatePrincipal = async context =>
+        {
+            await validatePrincipal(context);
+            if (context.Principal is not { } principal)
+            {
+                return;
+            }
+
+            var sessions = context.HttpContext.RequestServices.GetRequiredService<HubSessions>();
+            if (await sessions.CheckAsync(principal, touch: true, context.HttpContext.RequestAborted) != SessionState.Live)
+            {
+                context.RejectPrincipal();
+                await context.HttpContext.SignOutAsync(context.Scheme.Name);
+            }
+        };
         // Tenant pages answer 403 themselves, with the app's own page; nothing redirects to an access-denied URL.
         cookie.Events.OnRedirectToAccessDenied = context =>
         {

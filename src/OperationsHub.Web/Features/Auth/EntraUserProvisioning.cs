@@ -12,13 +12,14 @@ namespace OperationsHub.Web.Features.Auth;
 /// </summary>
 public sealed partial class EntraUserProvisioning(
     IDbContextFactory<HubDbContext> dbFactory,
+    HubSessions sessions,
     TimeProvider time,
     ILogger<EntraUserProvisioning> logger)
 {
     private const string ObjectIdClaim = "http://schemas.microsoft.com/identity/claims/objectidentifier";
     private const string TenantIdClaim = "http://schemas.microsoft.com/identity/claims/tenantid";
 
-    /// <summary>Adds the hub's user id claim to the identity; returns false when the token lacks oid or tid.</summary>
+    /// <summary>Adds the hub's user id and a new session to the identity; returns false when the token lacks oid or tid.</summary>
     public async Task<bool> ProvisionAsync(ClaimsPrincipal principal, CancellationToken cancellationToken)
     {
         var objectId = principal.FindFirstValue(ObjectIdClaim) ?? principal.FindFirstValue("oid");
@@ -34,6 +35,7 @@ public sealed partial class EntraUserProvisioning(
             ?? await CreateAsync(objectId, directoryId, displayName, email, cancellationToken);
 
         identity.AddClaim(new Claim(HubClaims.UserId, user.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        identity.AddClaim(new Claim(HubClaims.SessionId, await sessions.StartAsync(user.Id, cancellationToken)));
         return true;
     }
 

@@ -22,8 +22,14 @@ public sealed class HubAuthenticationOptions
 
     public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How long a sign-in lasts without activity (sliding).</summary>
+    /// <summary>How long a sign-in lasts without activity (sliding; an open page counts as activity).</summary>
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(8);
+
+    /// <summary>How long a sign-in lasts at most, however active: then the user signs in again.</summary>
+    public TimeSpan SessionMaxLifetime { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>How often an open page checks that its session is still live (sign-out elsewhere, lockout, expiry).</summary>
+    public TimeSpan SessionRevalidationInterval { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 internal sealed class ValidateHubAuthenticationOptions(Microsoft.Extensions.Configuration.IConfiguration configuration)
@@ -40,6 +46,16 @@ internal sealed class ValidateHubAuthenticationOptions(Microsoft.Extensions.Conf
         if (options.LockoutDuration <= TimeSpan.Zero || options.SessionLifetime <= TimeSpan.Zero)
         {
             failures.Add("Authentication:LockoutDuration and Authentication:SessionLifetime must be positive.");
+        }
+
+        if (options.SessionMaxLifetime < options.SessionLifetime)
+        {
+            failures.Add("Authentication:SessionMaxLifetime must be at least Authentication:SessionLifetime.");
+        }
+
+        if (options.SessionRevalidationInterval < TimeSpan.FromMilliseconds(100) || options.SessionRevalidationInterval > TimeSpan.FromMinutes(5))
+        {
+            failures.Add("Authentication:SessionRevalidationInterval must be between 100 ms and 5 minutes.");
         }
 
         if (options.Mode == AuthenticationMode.EntraId)

@@ -8,17 +8,21 @@ public static class HubClaims
     /// <summary>The hub's own user id, present on every signed-in principal whatever the sign-in mode.</summary>
     public const string UserId = "hub_user_id";
 
+    /// <summary>The token of the server-side session this principal belongs to (see <see cref="HubSessions"/>).</summary>
+    public const string SessionId = "hub_session";
+
     public static long? GetHubUserId(this ClaimsPrincipal principal) =>
         long.TryParse(principal.FindFirstValue(UserId), NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
 
     public static string GetDisplayName(this ClaimsPrincipal principal) =>
         principal.FindFirstValue(ClaimTypes.Name) ?? principal.FindFirstValue("name") ?? "Signed-in user";
 
-    public static ClaimsIdentity CreateIdentity(long userId, string displayName, string? email, string authenticationType)
+    public static ClaimsIdentity CreateIdentity(long userId, string displayName, string? email, string sessionToken, string authenticationType)
     {
         var claims = new List<Claim>
         {
             new(UserId, userId.ToString(CultureInfo.InvariantCulture)),
+            new(SessionId, sessionToken),
             new(ClaimTypes.NameIdentifier, userId.ToString(CultureInfo.InvariantCulture)),
             new(ClaimTypes.Name, displayName),
         };

@@ -13,13 +13,15 @@ public enum LocalSignInStatus
     LockedOut,
 }
 
-public sealed record LocalSignInResult(LocalSignInStatus Status, HubUser? User = null, DateTime? LockedUntil = null);
+/// <summary>The outcome; on success, the user and the token of the server-side session just started for them.</summary>
+public sealed record LocalSignInResult(LocalSignInStatus Status, HubUser? User = null, DateTime? LockedUntil = null, string? SessionToken = null);
 
 /// <summary>Checks a local password, counting failures and locking the account after too many in a row.</summary>
 public sealed class LocalSignIn(
     IDbContextFactory<HubDbContext> dbFactory,
     IPasswordHasher<HubUser> hasher,
     IOptions<HubAuthenticationOptions> options,
+    HubSessions sessions,
     TimeProvider time)
 {
     // Hashed once; verifying against it for unknown emails keeps both answers equally slow (no user enumeration by timing).
@@ -56,9 +58,14 @@ public sealed class LocalSignIn(
             }
 
             await db.SaveChangesAsync(cancellationToken);
-            return user.LockoutEndsAt > now
-                ? new LocalSignInResult(LocalSignInStatus.LockedOut, LockedUntil: user.LockoutEndsAt)
-                : new LocalSignInResult(LocalSignInStatus.InvalidCredentials);
+            if (user.LockoutEndsAt > now)
+            {
+                // A locked account has no power anywhere: its open sessions end with it.
+                await sessions.EndAllAsync(user.Id, SessionEndReason.LockedOut, cancellationToken);
+                return new LocalSignInResult(LocalSignInStatus.LockedOut, LockedUntil: user.LockoutEndsAt);
+            }
+
+            return new LocalSignInResult(LocalSignInStatus.InvalidCredentials);
         }
 
         if (verdict == PasswordVerificationResult.SuccessRehashNeeded)
@@ -69,7 +76,8 @@ public sealed class LocalSignIn(
         user.AccessFailedCount = 0;
         user.LockoutEndsAt = null;
         await db.SaveChangesAsync(cancellationToken);
-        return new LocalSignInResult(LocalSignInStatus.Succeeded, user);
+        var token = await sessions.StartAsync(user.Id, cancellationToken);
+        return new LocalSignInResult(LocalSignInStatus.Succeeded, user, SessionToken: token);
     }
 
     /// <summary>

@@ -23,6 +23,9 @@ public sealed partial class NotificationCenter
     private NotificationQueries Queries { get; set; } = default!;
 
     [Inject]
+    private Auth.RevalidatingSessionStateProvider Sessions { get; set; } = default!;
+
+    [Inject]
     private ISnackbar Snackbar { get; set; } = default!;
 
     [Inject]
@@ -147,6 +150,11 @@ public sealed partial class NotificationCenter
 
     private async Task MarkReadAsync(NotificationRow item)
     {
+        if (!await Sessions.EnsureLiveAsync(Disposing))
+        {
+            return;
+        }
+
         await Queries.MarkReadAsync(UserId, item.Id, Disposing);
         _unread = await Queries.CountUnreadAsync(UserId, Disposing);
         await LoadAsync();
@@ -154,6 +162,11 @@ public sealed partial class NotificationCenter
 
     private async Task MarkAllReadAsync()
     {
+        if (!await Sessions.EnsureLiveAsync(Disposing))
+        {
+            return;
+        }
+
         await Queries.MarkAllReadAsync(UserId, Disposing);
         _unread = 0;
         await LoadAsync();
@@ -161,7 +174,7 @@ public sealed partial class NotificationCenter
 
     private async Task ViewRunAsync(NotificationRow item)
     {
-        if (item.ReadAt is null)
+        if (item.ReadAt is null && await Sessions.EnsureLiveAsync(Disposing))
         {
             await Queries.MarkReadAsync(UserId, item.Id, Disposing);
             _unread = await Queries.CountUnreadAsync(UserId, Disposing);

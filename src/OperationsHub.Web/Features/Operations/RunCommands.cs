@@ -53,7 +53,7 @@ public sealed class RunCommands(
         var resolved = await access.ResolveAsync(user, tenantExternalId, cancellationToken);
         if (resolved.Status != AccessStatus.Allowed)
         {
-            return new(Map(resolved.Status), Message: "You do not have access to this tenant.");
+            return new(Map(resolved.Status), Message: Refusal(resolved.Status, "tenant"));
         }
 
         var tenant = resolved.Tenant!;
@@ -114,7 +114,7 @@ public sealed class RunCommands(
             user, tenantExternalId, runId.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
         if (resolved.Status != AccessStatus.Allowed)
         {
-            return new(Map(resolved.Status), Message: "You do not have access to this run.");
+            return new(Map(resolved.Status), Message: Refusal(resolved.Status, "run"));
         }
 
         var tenant = resolved.Tenant!;
@@ -141,6 +141,16 @@ public sealed class RunCommands(
 
     private static string BusyMessage(string what) =>
         $"The hub's database is busy right now, so nothing was {what}. Try again in a few seconds.";
+
+    public const string SignedOutMessage = "You were signed out — sign in again.";
+
+    private static string Refusal(AccessStatus status, string noun) => status switch
+    {
+        AccessStatus.Unauthenticated => SignedOutMessage,
+        AccessStatus.NotFound => $"There is no such {noun}.",
+        // Also what a member whose membership was just removed reads on the page they still had open.
+        _ => $"You do not have access to this {noun}: your membership may have been removed. Reload to see what you can open.",
+    };
 
     private static CommandStatus Map(AccessStatus status) => status switch
     {

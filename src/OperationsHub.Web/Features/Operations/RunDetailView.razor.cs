@@ -32,6 +32,9 @@ public sealed partial class RunDetailView
     private ISnackbar Snackbar { get; set; } = default!;
 
     [Inject]
+    private Auth.RevalidatingSessionStateProvider Sessions { get; set; } = default!;
+
+    [Inject]
     private IJSRuntime JS { get; set; } = default!;
 
     [Inject]
@@ -105,6 +108,13 @@ public sealed partial class RunDetailView
         {
             var user = (await AuthenticationState).User;
             var result = await Commands.CancelAsync(user, Tenant.ExternalId, RunId, Disposing);
+            if (result.Status == CommandStatus.Unauthenticated)
+            {
+                // The session ended (signed out elsewhere, locked, expired): the page turns into the signed-out notice.
+                await Sessions.EnsureLiveAsync(Disposing);
+                return;
+            }
+
             if (result.Succeeded)
             {
                 Snackbar.Add("Cancellation requested.", Severity.Info);

@@ -29,6 +29,9 @@ public sealed partial class OperationCards
     private ISnackbar Snackbar { get; set; } = default!;
 
     [Inject]
+    private Auth.RevalidatingSessionStateProvider Sessions { get; set; } = default!;
+
+    [Inject]
     private NavigationManager Navigation { get; set; } = default!;
 
     [Inject]
@@ -61,6 +64,13 @@ public sealed partial class OperationCards
             var identity = type.IdentityInputs.ToDictionary(i => i, i => Input(type.Type, i).Trim(), StringComparer.Ordinal);
             var user = (await AuthenticationState).User;
             var result = await Commands.StartAsync(user, Tenant.ExternalId, new StartRunInput(type.Type, identity, Target(type, identity)), Disposing);
+            if (result.Status == CommandStatus.Unauthenticated)
+            {
+                // The session ended (signed out elsewhere, locked, expired): the page turns into the signed-out notice.
+                await Sessions.EnsureLiveAsync(Disposing);
+                return;
+            }
+
             if (!result.Succeeded)
             {
                 Snackbar.Add(result.Message ?? "The operation could not be started.", Severity.Warning);

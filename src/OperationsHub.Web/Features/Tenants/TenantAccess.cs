@@ -38,16 +38,17 @@ public static class TenantPermissions
 
 /// <summary>
 /// The one answer to "may this user see this tenant (and this run)?". Pages and actions both ask it, on the server,
-/// every time: hidden buttons are a courtesy, this is the check. Memberships come from the database, never from the
-/// cookie, so a revoked membership takes effect at once.
+/// every time: hidden buttons are a courtesy, this is the check. The session and the memberships come from the
+/// database, never from the cookie, so a sign-out elsewhere or a revoked membership takes effect at once.
 /// </summary>
-public sealed class TenantAccess(IDbContextFactory<HubDbContext> dbFactory)
+public sealed class TenantAccess(IDbContextFactory<HubDbContext> dbFactory, HubSessions sessions)
 {
     private const int MaxExternalIdLength = 64;
 
     public async Task<TenantAccessResult> ResolveAsync(ClaimsPrincipal user, string? tenantExternalId, CancellationToken cancellationToken)
     {
-        if (user.GetHubUserId() is not { } userId)
+        if (user.GetHubUserId() is not { } userId
+            || await sessions.CheckAsync(user, touch: false, cancellationToken) != SessionState.Live)
         {
             return new TenantAccessResult(AccessStatus.Unauthenticated);
         }
@@ -109,7 +110,8 @@ public sealed class TenantAccess(IDbContextFactory<HubDbContext> dbFactory)
 
     public async Task<IReadOnlyList<UserTenant>> GetUserTenantsAsync(ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        if (user.GetHubUserId() is not { } userId)
+        if (user.GetHubUserId() is not { } userId
+            || await sessions.CheckAsync(user, touch: false, cancellationToken) != SessionState.Live)
         {
             return [];
         }
