@@ -34,23 +34,57 @@ public abstract class GroupCommitWriterTests(TestProvider provider) : IAsyncLife
     [Fact]
     public async Task WritesQueuedBehindABusyWriter_ShareOneCommit_AndAllLand()
     {
+        // One writer loop (SQLite always has one): the queue is drained by a single commit.
+        using var single = StoreWith(writerConnections: 1);
         await CreateTableAsync();
-        var commitsBefore = _gate.Commits;
+        var commitsBefore = single.Writer.Commits;
 
+        var ids = await QueueBehindBusyWriterAsync(single.Writer, 50);
+
+        ids.Should().OnlyHaveUniqueItems();
+        (await CountRowsAsync()).Should().Be(50);
+        (single.Writer.Commits - commitsBefore).Should().Be(1, "the 50 writes waited together and fit in one group");
+    }
+
+    [Fact]
+    public async Task WritesQueuedBehindABusyWriter_WithSeveralLoops_ShareAtMostOneCommitPerLoop()
+    {
+        const int Loops = 4;
+        using var several = StoreWith(writerConnections: Loops);
+        await CreateTableAsync();
+        var commitsBefore = several.Writer.Commits;
+
+        var ids = await QueueBehindBusyWriterAsync(several.Writer, 50);
+
+        ids.Should().OnlyHaveUniqueItems();
+        (await CountRowsAsync()).Should().Be(50);
+        // The loops drain the same queue at once when the gate opens; each takes a share, none commits twice.
+        (several.Writer.Commits - commitsBefore).Should().BeInRange(1, provider == TestProvider.Sqlite ? 1 : Loops);
+    }
+
+    private async Task<long[]> QueueBehindBusyWriterAsync(GroupCommitWriter writer, int count)
+    {
         Task<long>[] writes;
-        using (await _gate.EnterAsync(TestContext.Current.CancellationToken))
+        using (await writer.EnterAsync(TestContext.Current.CancellationToken))
         {
             // Another writer holds the gate; everything below queues up behind it.
-            writes = Enumerable.Range(1, 50).Select(InsertAsync).ToArray();
+            writes = Enumerable.Range(1, count).Select(n => InsertAsync(writer, n)).ToArray();
             await Task.Delay(100, TestContext.Current.CancellationToken);
             writes.Should().OnlyContain(w => !w.IsCompleted, "no write may report success before it is committed");
         }
 
-        var ids = await Task.WhenAll(writes);
+        return await Task.WhenAll(writes);
+    }
 
-        ids.Should().OnlyHaveUniqueItems();
-        (await CountRowsAsync()).Should().Be(50);
-        (_gate.Commits - commitsBefore).Should().Be(1, "the 50 writes waited together and fit in one group");
+    private SqlRunStore StoreWith(int writerConnections)
+    {
+        var options = Options.Create(new DatabaseOptions
+        {
+            Provider = provider.ToString(),
+            ConnectionString = _database.ConnectionString,
+            WriterConnections = writerConnections,
+        });
+        return provider == TestProvider.Sqlite ? new SqliteRunStore(options) : new PostgreSqlRunStore(options);
     }
 
     [Fact]
@@ -159,8 +193,10 @@ public abstract class GroupCommitWriterTests(TestProvider provider) : IAsyncLife
             return 0;
         }, CancellationToken.None);
 
-    private Task<long> InsertAsync(int n) =>
-        _gate.WriteAsync(writer => (long)writer.Command("INSERT INTO t (n) VALUES (@n) RETURNING id").With("@n", (long)n).ExecuteScalar()!,
+    private Task<long> InsertAsync(int n) => InsertAsync(_gate, n);
+
+    private static Task<long> InsertAsync(GroupCommitWriter gate, int n) =>
+        gate.WriteAsync(writer => (long)writer.Command("INSERT INTO t (n) VALUES (@n) RETURNING id").With("@n", (long)n).ExecuteScalar()!,
             CancellationToken.None);
 
     private async Task<long> CountRowsAsync() => (await ValuesAsync()).Count;

@@ -41,6 +41,39 @@ public abstract class RunsApiTests(TestProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Post_DedupedToARunningRun_AnswersOneConsistentMomentOfIt()
+    {
+        using var client = _app.CreateClientFor(World.AlphaOperator);
+        var body = new { type = "backup", target = "Nightly" };
+        using var first = await client.PostAsJsonAsync("/api/t/alpha/operations", body, TestContext.Current.CancellationToken);
+        var id = (await Json(first)).GetProperty("id").GetInt64();
+        var startedAt = DateTime.UtcNow.AddSeconds(-30);
+        var dbFactory = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions
+            .GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<OperationsHub.Core.Data.HubDbContext>>(_app.Services);
+        await using (var db = await dbFactory.CreateDbContextAsync(TestContext.Current.CancellationToken))
+        {
+            // As the worker leaves it: claimed, started, part-way through.
+            var run = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(db.Runs, r => r.Id == id, TestContext.Current.CancellationToken);
+            run.Status = OperationsHub.Core.Domain.RunStatus.Running;
+            run.StartedAt = startedAt;
+            run.TotalCount = 100;
+            run.ProcessedCount = 40;
+            run.Version++;
+            await db.SaveChangesAsync(TestContext.Current.CancellationToken);
+        }
+
+        using var second = await client.PostAsJsonAsync("/api/t/alpha/operations", body, TestContext.Current.CancellationToken);
+
+        second.StatusCode.Should().Be(HttpStatusCode.OK);
+        var deduped = await Json(second);
+        deduped.GetProperty("id").GetInt64().Should().Be(id);
+        deduped.GetProperty("status").GetString().Should().Be("Running");
+        deduped.GetProperty("startedAt").GetDateTime().Should().BeCloseTo(startedAt, TimeSpan.FromMilliseconds(1));
+        deduped.GetProperty("processed").GetInt32().Should().Be(40);
+        deduped.GetProperty("total").GetInt32().Should().Be(100);
+    }
+
+    [Fact]
     public async Task Get_Run_ReturnsItsStatus()
     {
         using var client = _app.CreateClientFor(World.AlphaReadonly);

@@ -66,7 +66,8 @@ internal static class RunsApi
     }
 
     private static async Task<IResult> StartAsync(
-        string tenantExternalId, HttpContext context, RunCommands commands, CancellationToken cancellationToken)
+        string tenantExternalId, HttpContext context, RunCommands commands, IDbContextFactory<HubDbContext> dbFactory,
+        CancellationToken cancellationToken)
     {
         if (!context.Request.HasJsonContentType())
         {
@@ -109,12 +110,16 @@ internal static class RunsApi
         switch (result.Status)
         {
             case CommandStatus.Ok:
-                var run = result.Value!.Run;
-                var resource = Resource(tenantExternalId, run.Id, run.Type, run.Status, run.Outcome, result.Value.Deduped,
-                    run.CreatedAt, null, null, default);
-                return result.Value.Deduped
-                    ? Results.Ok(resource)
-                    : Results.Accepted(resource.Links.Page, resource);
+                // One read of the row, so status, times and counts are one moment's (a deduped run that is running
+                // says when it started and how far it got, never "Running" beside a null start).
+                await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+                {
+                    var resource = await ReadResourceAsync(db, tenantExternalId, result.Value!.Run.Id, result.Value.Deduped, cancellationToken);
+                    return result.Value.Deduped
+                        ? Results.Ok(resource)
+                        : Results.Accepted(resource.Links.Page, resource);
+                }
+
             case CommandStatus.Invalid:
                 return Validation(result.Field ?? "request", result.Message ?? "The request is not valid.");
             default:
@@ -138,18 +143,17 @@ internal static class RunsApi
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var run = await db.Runs.AsNoTracking().Where(r => r.Id == resolved.RunId).SingleAsync(cancellationToken);
-        return Results.Ok(Resource(tenantExternalId, run.Id, run.Type, run.Status, run.Outcome, false, run.CreatedAt,
-            run.StartedAt, run.CompletedAt, (run.TotalCount, run.ProcessedCount, run.SucceededCount, run.FailedCount, run.SkippedCount)));
+        return Results.Ok(await ReadResourceAsync(db, tenantExternalId, resolved.RunId, deduped: false, cancellationToken));
     }
 
-    private static RunResource Resource(
-        string tenant, long id, string type, RunStatus status, RunOutcome outcome, bool deduped, DateTime created,
-        DateTime? started, DateTime? completed, (int Total, int Processed, int Succeeded, int Failed, int Skipped) counts)
+    private static async Task<RunResource> ReadResourceAsync(
+        HubDbContext db, string tenant, long runId, bool deduped, CancellationToken cancellationToken)
     {
-        var self = $"/api/t/{Uri.EscapeDataString(tenant)}/operations/{id.ToString(CultureInfo.InvariantCulture)}";
-        return new RunResource(id, type, status, outcome, deduped, created, started, completed, counts.Total, counts.Processed,
-            counts.Succeeded, counts.Failed, counts.Skipped, new RunLinks(self, HubLinks.Run(tenant, id)));
+        var run = await db.Runs.AsNoTracking().Where(r => r.Id == runId).SingleAsync(cancellationToken);
+        var self = $"/api/t/{Uri.EscapeDataString(tenant)}/operations/{run.Id.ToString(CultureInfo.InvariantCulture)}";
+        return new RunResource(run.Id, run.Type, run.Status, run.Outcome, deduped, run.CreatedAt, run.StartedAt, run.CompletedAt,
+            run.TotalCount, run.ProcessedCount, run.SucceededCount, run.FailedCount, run.SkippedCount,
+            new RunLinks(self, HubLinks.Run(tenant, run.Id)));
     }
 
     private static IResult Refusal(CommandStatus status, string? message) => status switch
