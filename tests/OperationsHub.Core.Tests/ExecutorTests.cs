@@ -49,6 +49,25 @@ public abstract class ExecutorTests(TestProvider provider) : IAsyncLifetime
         terminal.Outcome.Should().Be(expected);
     }
 
+    [Theory]
+    [InlineData(TestOperations.ProgressOnly, RunOutcome.Succeeded, 8, 8, 0)]
+    [InlineData(TestOperations.ProgressOnlyThenThrows, RunOutcome.Failed, 6, 5, 1)]
+    [InlineData(TestOperations.Throws, RunOutcome.Failed, 0, 0, 0)]
+    public async Task ExecuteAsync_CountsAlwaysAddUp_WhateverTheHandlerReported(
+        string type, RunOutcome expected, int processed, int succeeded, int failed)
+    {
+        var run = (await _hub.StartAsync(type: type)).Run;
+
+        await _hub.Executor.ExecuteAsync(run.Id, CancellationToken.None);
+
+        var stored = await _hub.GetRunAsync(run.Id);
+        stored.Outcome.Should().Be(expected);
+        stored.ProcessedCount.Should().Be(processed);
+        stored.SucceededCount.Should().Be(succeeded, "steps processed but not reported one by one did what they were for");
+        stored.FailedCount.Should().Be(failed, "the step in flight when the handler threw failed with it (when a total was set)");
+        (stored.SucceededCount + stored.FailedCount + stored.SkippedCount).Should().Be(stored.ProcessedCount);
+    }
+
     [Fact]
     public async Task ExecuteAsync_ItemFailure_IsStoredSanitized()
     {
@@ -111,6 +130,8 @@ public abstract class ExecutorTests(TestProvider provider) : IAsyncLifetime
         stored.Status.Should().Be(RunStatus.Completed);
         stored.Outcome.Should().Be(RunOutcome.Cancelled);
         stored.SucceededCount.Should().Be(1, "what the handler did before it stopped is kept");
+        stored.ProcessedCount.Should().Be(1);
+        stored.FailedCount.Should().Be(0, "cancelling is not failing the item in flight");
         (await _hub.GetNotificationsAsync(run.Id)).Last().Outcome.Should().Be(RunOutcome.Cancelled);
     }
 

@@ -19,7 +19,7 @@ public abstract class SampleOperationTests(TestProvider provider) : IAsyncLifeti
     [InlineData(SampleOperations.InventorySync, RunOutcome.PartiallySucceeded, 120, 113, 7, 0)]
     [InlineData(SampleOperations.PolicySync, RunOutcome.Succeeded, 40, 40, 0, 0)]
     [InlineData(SampleOperations.DirectorySync, RunOutcome.Succeeded, 60, 54, 0, 6)]
-    [InlineData(SampleOperations.Backup, RunOutcome.Succeeded, 100, 0, 0, 0)]
+    [InlineData(SampleOperations.Backup, RunOutcome.Succeeded, 100, 100, 0, 0)]
     public async Task Sample_RunsToItsDocumentedOutcome(
         string type, RunOutcome outcome, int total, int succeeded, int failed, int skipped)
     {
@@ -40,6 +40,8 @@ public abstract class SampleOperationTests(TestProvider provider) : IAsyncLifeti
 
         run.Outcome.Should().Be(RunOutcome.Failed);
         run.SucceededCount.Should().Be(3);
+        run.FailedCount.Should().Be(1, "the fourth item is the one the service rejected");
+        run.ProcessedCount.Should().Be(4);
         var failure = RunJson.DeserializeFailures(run.FailuresJson).Should().ContainSingle().Subject;
         failure.Code.Should().Be("restore_rejected");
         failure.Message.Should().Contain("403 Forbidden")

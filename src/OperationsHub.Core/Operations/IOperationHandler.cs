@@ -6,7 +6,8 @@ namespace OperationsHub.Core.Operations;
 /// The work behind one operation type. Resolved from DI by type key, in a scope of its own per run.
 /// A handler reports what it did through the context and never writes the run's status: the worker maps what it
 /// reports, returns or throws to the outcome (all items ok: Succeeded; some failed: PartiallySucceeded; none ok or
-/// an exception: Failed; cancellation observed: Cancelled).
+/// an exception: Failed; cancellation observed: Cancelled). The counts a run keeps always add up: processed items
+/// not reported one by one count as succeeded, and an exception fails the item in flight (when a total was set).
 /// </summary>
 public interface IOperationHandler
 {

@@ -90,6 +90,34 @@ internal sealed class OperationContext(
         Volatile.Read(ref _failed),
         Volatile.Read(ref _skipped));
 
+    /// <summary>
+    /// The handler threw: the item it was working on (when it had said how many there are and not all were
+    /// processed) failed with it, so "Failures (1)" never stands beside "0 failed".
+    /// </summary>
+    public void FailItemInFlight()
+    {
+        if (Volatile.Read(ref _processed) < Volatile.Read(ref _total))
+        {
+            Interlocked.Increment(ref _failed);
+            Interlocked.Increment(ref _processed);
+            Changed();
+        }
+    }
+
+    /// <summary>
+    /// The counts a completed run keeps, consistent whatever the handler reported: items processed but never said
+    /// to have succeeded, failed or been skipped (a handler that reports only progress) did what they were for, so
+    /// they count as succeeded; and processed is never less than the items accounted for.
+    /// </summary>
+    public RunCounts FinalCounts()
+    {
+        var counts = Counts;
+        var accounted = counts.Succeeded + counts.Failed + counts.Skipped;
+        return counts.Processed > accounted
+            ? counts with { Succeeded = counts.Succeeded + (counts.Processed - accounted) }
+            : counts with { Processed = accounted };
+    }
+
     public IReadOnlyList<RunFailure> Failures
     {
         get

@@ -77,7 +77,7 @@ internal sealed partial class RunExecutor(
 
         // Completion must land even while the host shuts down, so it does not take the stopping token.
         var completed = await transitions.TryCompleteAsync(
-            runId, identity.Name, final, context.Counts, context.Failures, context.FailureTotal, CancellationToken.None);
+            runId, identity.Name, final, context.FinalCounts(), context.Failures, context.FailureTotal, CancellationToken.None);
         if (completed is null)
         {
             LogCompletionLost(logger, runId);
@@ -144,6 +144,7 @@ internal sealed partial class RunExecutor(
         catch (OperationFailedException ex)
         {
             context.RecordFailure(ex.Code, ex.Message);
+            context.FailItemInFlight();
             LogHandlerFailed(logger, context.RunId, context.Type, Sanitizer.SanitizeKey(ex.Code), Sanitizer.SanitizeText(ex.Message));
             return RunOutcome.Failed;
         }
@@ -152,6 +153,7 @@ internal sealed partial class RunExecutor(
             // Only the type and the sanitized message leave this method: never a stack trace or a raw payload.
             var message = $"{ex.GetType().Name}: {ex.Message}";
             context.RecordFailure(RunFailureCodes.HandlerException, message);
+            context.FailItemInFlight();
             LogHandlerFailed(logger, context.RunId, context.Type, RunFailureCodes.HandlerException, Sanitizer.SanitizeText(message));
             return RunOutcome.Failed;
         }

@@ -14,6 +14,8 @@ public static class TestOperations
     public const string Blocking = "test_blocking";
     public const string BlockingNotRetrySafe = "test_blocking_not_retry_safe";
     public const string Chatty = "test_chatty";
+    public const string ProgressOnly = "test_progress_only";
+    public const string ProgressOnlyThenThrows = "test_progress_only_then_throws";
 
     public static void Register(IServiceCollection services)
     {
@@ -26,7 +28,9 @@ public static class TestOperations
             .AddOperationType<CodedFailureHandler>(new(FailsWithCode, "Fails with a code"))
             .AddOperationType<BlockingHandler>(new(Blocking, "Blocks until released") { RetrySafe = true })
             .AddOperationType<BlockingHandler>(new(BlockingNotRetrySafe, "Blocks, not retry-safe"))
-            .AddOperationType<ChattyHandler>(new(Chatty, "Reports progress very often"));
+            .AddOperationType<ChattyHandler>(new(Chatty, "Reports progress very often"))
+            .AddOperationType<ProgressOnlyHandler>(new(ProgressOnly, "Reports only a processed count"))
+            .AddOperationType<ProgressOnlyThenThrowsHandler>(new(ProgressOnlyThenThrows, "Reports a processed count, then throws"));
     }
 
     public const string Secret = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
@@ -89,6 +93,28 @@ public static class TestOperations
             gate.Entered(context.RunId);
             await gate.WaitAsync(context.RunId, cancellationToken);
             context.ItemSucceeded();
+        }
+    }
+
+    /// <summary>Says how far it got, never item by item (a backup's steps).</summary>
+    private sealed class ProgressOnlyHandler : IOperationHandler
+    {
+        public Task ExecuteAsync(IOperationContext context, CancellationToken cancellationToken)
+        {
+            context.SetTotal(8);
+            context.ReportProcessed(8);
+            return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>Gets 5 of 8 steps done, then the sixth throws.</summary>
+    private sealed class ProgressOnlyThenThrowsHandler : IOperationHandler
+    {
+        public Task ExecuteAsync(IOperationContext context, CancellationToken cancellationToken)
+        {
+            context.SetTotal(8);
+            context.ReportProcessed(5);
+            throw new OperationFailedException("step_failed", "Step 6 could not be written.");
         }
     }
 
