@@ -57,6 +57,16 @@ public sealed class DemoHostTests : IAsyncLifetime
         while (completed < 2 && DateTime.UtcNow < deadline);
 
         completed.Should().BeGreaterThanOrEqualTo(2, "the demo keeps runs flowing through the real worker");
+
+        // They are system runs: nobody's bell fills with runs they never started, and each says what it works on
+        // the way the dashboard's button would.
+        await using var check = await dbFactory.CreateDbContextAsync(TestContext.Current.CancellationToken);
+        var runs = await check.Runs.AsNoTracking().ToListAsync(TestContext.Current.CancellationToken);
+        runs.Should().OnlyContain(r => r.InitiatorUserId == null && r.InitiatorName == null);
+        (await check.Notifications.CountAsync(TestContext.Current.CancellationToken)).Should().Be(0);
+        var registry = _factory.Services.GetRequiredService<OperationsHub.Core.Operations.OperationTypeRegistry>();
+        runs.Should().OnlyContain(r => r.Target == (r.Type == "restore" ? r.Target : registry.All.Single(t => t.Type == r.Type).DefaultTarget));
+        runs.Where(r => r.Type == "restore").Should().OnlyContain(r => r.Target!.StartsWith("Backup bk-", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -69,6 +69,55 @@ public abstract class PageContractTests(TestProvider provider) : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task UnknownRunOfOnesOwnTenant_Is404_WithTheWayBackToThatTenantsOperations()
+    {
+        using var client = _app.CreateClientFor(_app.World.AlphaOwner);
+
+        using var response = await client.GetAsync("/admin/t/alpha/operations/987654321", TestContext.Current.CancellationToken);
+
+        response.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        body.Should().Contain("Alpha Corp has no run #987654321").And.Contain("href=\"/admin/t/alpha/operations\"")
+            .And.Contain("Back to Alpha Corp operations");
+    }
+
+    [Fact]
+    public async Task ReadonlyDashboard_SaysItWatches_WithTheNoteAboveTheCards()
+    {
+        using var client = _app.CreateClientFor(_app.World.AlphaReadonly);
+
+        var body = await client.GetStringAsync("/admin/t/alpha", TestContext.Current.CancellationToken);
+
+        body.Should().Contain("Operations in this tenant").And.NotContain("Start an operation");
+        body.IndexOf("data-testid=\"readonly-note\"", StringComparison.Ordinal).Should()
+            .BePositive().And.BeLessThan(body.IndexOf("data-operation=", StringComparison.Ordinal), "the note is read before the cards");
+    }
+
+    [Fact]
+    public async Task RunPage_Breadcrumb_EndsInTheCurrentPage_NotALinkToHash()
+    {
+        using var client = _app.CreateClientFor(_app.World.AlphaOwner);
+
+        var body = await client.GetStringAsync($"/admin/t/alpha/operations/{_app.World.AlphaRunId}", TestContext.Current.CancellationToken);
+
+        var crumbs = body[body.IndexOf("data-testid=\"breadcrumbs\"", StringComparison.Ordinal)..];
+        crumbs = crumbs[..crumbs.IndexOf("</nav>", StringComparison.Ordinal)];
+        crumbs.Should().Contain($"<span aria-current=\"page\">#{_app.World.AlphaRunId}</span>").And.NotContain("href=\"#\"");
+        crumbs.Should().Contain("href=\"/admin/t/alpha/operations\"");
+    }
+
+    [Fact]
+    public async Task UnknownRunOfAnotherTenant_Is403_AndNamesNothingOfIt()
+    {
+        using var client = _app.CreateClientFor(_app.World.AlphaOwner);
+
+        using var response = await client.GetAsync("/admin/t/beta/operations/987654321", TestContext.Current.CancellationToken);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        (await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).Should().NotContain("Beta Inc").And.NotContain("status-back");
+    }
+
     [Theory]
     [InlineData("/admin/t/alpha/operations")]
     [InlineData("/admin/t/alpha/operations/1")]

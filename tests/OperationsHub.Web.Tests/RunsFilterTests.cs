@@ -56,3 +56,13 @@ public sealed class RunsFilterTests
     public void Parse_BoundsSearchText() =>
         RunsFilter.Parse("q=" + new string('a', 500), Known).Text.Should().HaveLength(RunsFilter.MaxTextLength);
 }
+
+public sealed class NewRunsTextTests
+{
+    [Theory]
+    [InlineData(1, "1 new run matches this view")]
+    [InlineData(2, "2 new runs match this view")]
+    [InlineData(1200, "1,200 new runs match this view")]
+    public void NewRunsText_AgreesInNumber(int count, string expected) =>
+        OperationsHub.Web.Features.Operations.RunsView.NewRunsText(count).Should().Be(expected);
+}

@@ -28,6 +28,25 @@ public sealed record OperationTypeDescriptor
 
     /// <summary>Hidden from start surfaces (benchmarks, system housekeeping).</summary>
     public bool Internal { get; init; }
+
+    /// <summary>What a run of this type works on when it has no identity inputs ("All devices").</summary>
+    public string DefaultTarget { get; init; } = "All";
+
+    /// <summary>
+    /// The target every start surface shows for these identity inputs: <see cref="DefaultTarget"/> without any,
+    /// else each as "Backup bk-2" (the input's name without a trailing "_id", in words).
+    /// </summary>
+    public string TargetFor(IReadOnlyDictionary<string, string>? identity) =>
+        identity is not { Count: > 0 }
+            ? DefaultTarget
+            : string.Join(", ", IdentityInputs.Where(identity.ContainsKey).Select(name => $"{InputLabel(name)} {identity[name]}"));
+
+    /// <summary>"backup_id" reads "Backup"; "device_group" reads "Device group".</summary>
+    public static string InputLabel(string input)
+    {
+        var words = (input.EndsWith("_id", StringComparison.Ordinal) ? input[..^3] : input).Replace('_', ' ').Trim();
+        return words.Length == 0 ? input : char.ToUpperInvariant(words[0]) + words[1..];
+    }
 }
 
 /// <summary>The operation types registered with <see cref="OperationsHubServiceCollectionExtensions.AddOperationType{THandler}"/>.</summary>

@@ -29,16 +29,19 @@ public static class SampleOperations
         {
             Description = "Reads every managed device of the tenant and refreshes the inventory.",
             RetrySafe = true,
+            DefaultTarget = "All devices",
         })
         .AddOperationType<PolicySyncHandler>(new(PolicySync, "Policy sync")
         {
             Description = "Pulls the tenant's configuration and compliance policies into the hub.",
             RetrySafe = true,
+            DefaultTarget = "All policies",
         })
         .AddOperationType<BackupHandler>(new(Backup, "Backup")
         {
             Description = "Takes a point-in-time backup of the tenant's policies.",
             RetrySafe = true,
+            DefaultTarget = "All policies",
         })
         .AddOperationType<RestoreHandler>(new(Restore, "Restore")
         {
@@ -49,6 +52,7 @@ public static class SampleOperations
         {
             Description = "Refreshes the cached directory groups used by assignments and restore mapping.",
             RetrySafe = true,
+            DefaultTarget = "All groups",
         });
 
     internal static int IntInput(IOperationContext context, string name, int fallback, int min, int max) =>

@@ -9,10 +9,12 @@ namespace OperationsHub.Web.Features.Demo;
 
 /// <summary>
 /// Keeps a few runs flowing in the demo: every interval it starts a sample operation through the same
-/// <see cref="OperationRunService.StartAsync"/> a button or the API uses, for a demo user or the system.
+/// <see cref="OperationRunService.StartAsync"/> a button or the API uses. They are system runs, started by nobody: so
+/// no demo user's bell fills with runs they never started, and no toast tells them of one.
 /// </summary>
 internal sealed partial class DemoRunGenerator(
     OperationRunService runs,
+    OperationsHub.Core.Operations.OperationTypeRegistry registry,
     IDbContextFactory<HubDbContext> dbFactory,
     IOptions<DemoOptions> options,
     TimeProvider time,
@@ -30,8 +32,8 @@ internal sealed partial class DemoRunGenerator(
         var random = new Random(20260126);
         try
         {
-            var actors = await LoadActorsAsync(stoppingToken);
-            if (actors.Count == 0)
+            var tenants = await LoadTenantsAsync(stoppingToken);
+            if (tenants.Count == 0)
             {
                 return;
             }
@@ -39,17 +41,18 @@ internal sealed partial class DemoRunGenerator(
             using var timer = new PeriodicTimer(options.Value.RunInterval, time);
             do
             {
-                var (tenantId, initiator) = actors[random.Next(actors.Count)];
+                var tenantId = tenants[random.Next(tenants.Count)];
                 var type = Types[random.Next(Types.Length)];
+                var identity = type == SampleOperations.Restore
+                    ? new Dictionary<string, string> { ["backup_id"] = $"bk-{random.Next(1, 4)}" }
+                    : new Dictionary<string, string>();
                 var request = new StartRunRequest
                 {
                     TenantId = tenantId,
                     Type = type,
-                    Target = type == SampleOperations.Restore ? "Baseline policies" : "All devices",
-                    IdentityInputs = type == SampleOperations.Restore
-                        ? new Dictionary<string, string> { ["backup_id"] = $"bk-{random.Next(1, 4)}" }
-                        : new Dictionary<string, string>(),
-                    Initiator = random.Next(4) == 0 ? null : initiator,
+                    Target = registry.TryGet(type, out var descriptor) ? descriptor.TargetFor(identity) : null,
+                    IdentityInputs = identity,
+                    Initiator = null,
                 };
                 var result = await runs.StartAsync(request, stoppingToken);
                 LogDemoRun(logger, type, result.Run.Id, result.Deduped);
@@ -61,16 +64,10 @@ internal sealed partial class DemoRunGenerator(
         }
     }
 
-    private async Task<List<(long TenantId, RunInitiator Initiator)>> LoadActorsAsync(CancellationToken ct)
+    private async Task<List<long>> LoadTenantsAsync(CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var rows = await (
-            from m in db.Memberships
-            join u in db.Users on m.UserId equals u.Id
-            where m.Role != TenantRole.Readonly
-            orderby m.TenantId, u.Id
-            select new { m.TenantId, u.Id, u.DisplayName }).ToListAsync(ct);
-        return rows.Select(r => (r.TenantId, new RunInitiator(r.Id, r.DisplayName))).ToList();
+        return await db.Tenants.OrderBy(t => t.Id).Select(t => t.Id).ToListAsync(ct);
     }
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Demo started {Type}: run {RunId} (deduped: {Deduped})")]

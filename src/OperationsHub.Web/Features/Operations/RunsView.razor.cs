@@ -311,4 +311,8 @@ public sealed partial class RunsView
         : (row.CompletedAt ?? Now) - started;
 
     private static double Percent(RunGridRow row) => row.Total <= 0 ? 0 : Math.Clamp(100.0 * row.Processed / row.Total, 0, 100);
+
+    /// <summary>"1 new run matches this view", "3 new runs match this view".</summary>
+    internal static string NewRunsText(int count) =>
+        count == 1 ? "1 new run matches this view" : $"{count.ToString("N0", System.Globalization.CultureInfo.CurrentCulture)} new runs match this view";
 }

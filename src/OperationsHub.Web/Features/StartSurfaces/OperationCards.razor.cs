@@ -99,8 +99,7 @@ public sealed partial class OperationCards
         }
     }
 
-    private static string? Target(OperationTypeDescriptor type, IReadOnlyDictionary<string, string> identity) =>
-        identity.Count == 0 ? "All" : string.Join(", ", identity.Select(p => $"{Label(p.Key)} {p.Value}"));
+    private static string Target(OperationTypeDescriptor type, IReadOnlyDictionary<string, string> identity) => type.TargetFor(identity);
 
     private bool HasInputs(OperationTypeDescriptor type) => type.IdentityInputs.All(i => !string.IsNullOrWhiteSpace(Input(type.Type, i)));
 
@@ -108,11 +107,7 @@ public sealed partial class OperationCards
 
     private void SetInput(string type, string input, string? value) => _inputs[(type, input)] = value ?? "";
 
-    private static string Label(string input) => input switch
-    {
-        "backup_id" => "Backup",
-        _ => input.Replace('_', ' '),
-    };
+    private static string Label(string input) => OperationTypeDescriptor.InputLabel(input);
 
     private string RunLink(long runId) => HubLinks.Run(Tenant.ExternalId, runId);
 }

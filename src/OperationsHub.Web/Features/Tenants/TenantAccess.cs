@@ -108,6 +108,13 @@ public sealed class TenantAccess(IDbContextFactory<HubDbContext> dbFactory, HubS
         };
     }
 
+    /// <summary>
+    /// For a run that was not found: the tenant, when it is one of the user's own (so the answer can lead back to its
+    /// Operations); null otherwise, so nothing about another tenant is told.
+    /// </summary>
+    public async Task<TenantContext?> TenantOfMissingRunAsync(ClaimsPrincipal user, string? tenantExternalId, CancellationToken cancellationToken) =>
+        await ResolveAsync(user, tenantExternalId, cancellationToken) is { Status: AccessStatus.Allowed, Tenant: { } tenant } ? tenant : null;
+
     public async Task<IReadOnlyList<UserTenant>> GetUserTenantsAsync(ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         if (user.GetHubUserId() is not { } userId
