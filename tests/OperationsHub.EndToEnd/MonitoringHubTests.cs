@@ -82,6 +82,28 @@ public sealed class MonitoringHubTests(HubServer server) : IClassFixture<HubServ
         AssertNoSeriousViolations(await page.RunAxe(), "run detail", scheme);
     }
 
+    [Theory]
+    [InlineData("light")]
+    [InlineData("dark")]
+    public async Task Dashboard_WithToastsShowing_HasNoSeriousAccessibilityViolations(string scheme)
+    {
+        var page = await server.NewPageAsync(scheme, bypassCsp: true);
+        await HubServer.SignInAsync(page, "owner@contoso.test", "/admin/t/contoso");
+        await SetThemeAsync(page, scheme);
+
+        // A failed restore (error toast, stays), a policy sync (success toast) and the neutral "queued" toasts.
+        await page.FillAsync("input[data-testid='input-restore-backup_id']", $"bk-toasts-{scheme}");
+        await page.ClickAsync("[data-testid='start-restore']");
+        await page.ClickAsync("[data-testid='start-policy_sync']");
+        await page.Locator(".mud-snackbar", new() { HasTextString = "Restore failed" }).WaitForAsync(new() { Timeout = 30_000 });
+        await page.Locator(".mud-snackbar", new() { HasTextString = "Policy sync succeeded" }).WaitForAsync(new() { Timeout = 30_000 });
+        // Toasts fade in and out; contrast is judged while none of them is moving.
+        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('.mud-snackbar')].every(e => e.getAnimations({ subtree: true }).every(a => a.playState !== 'running'))");
+        await HubServer.ScreenshotAsync(page, $"dashboard-toasts-{scheme}");
+
+        AssertNoSeriousViolations(await page.RunAxe(), "dashboard with toasts", scheme);
+    }
+
     [Fact]
     public async Task Grid_FiltersRoundTripThroughTheUrl_AndBackWorks()
     {

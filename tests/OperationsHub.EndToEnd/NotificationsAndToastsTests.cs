@@ -46,7 +46,10 @@ public sealed class NotificationsAndToastsTests(HubServer server) : IClassFixtur
         await Assertions.Expect(colleague.Locator("[data-testid='notification-bell']"))
             .ToHaveAttributeAsync("aria-label", "Notifications, 0 unread");
 
-        await toastOnGrid.GetByRole(AriaRole.Button, new() { Name = "View run" }).ClickAsync();
+        // "View run" is a real link to the run (it opens in a new tab too), not a button.
+        var viewRun = toastOnGrid.GetByRole(AriaRole.Link, new() { NameRegex = new System.Text.RegularExpressions.Regex("^View run #\\d+$") });
+        (await viewRun.GetAttributeAsync("href")).Should().MatchRegex("^/admin/t/contoso/operations/\\d+$");
+        await viewRun.ClickAsync();
         // An in-circuit navigation (history.pushState): wait for the address, not for a page load.
         await Assertions.Expect(grid).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/admin/t/contoso/operations/\\d+$"));
         await grid.Locator("h1", new() { HasTextString = "Policy sync #" }).WaitForAsync();

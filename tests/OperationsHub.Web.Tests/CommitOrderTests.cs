@@ -41,9 +41,8 @@ public abstract class CommitOrderTests(TestProvider provider) : IAsyncLifetime
         await AddNotificationAsync(runId, "Backup failed late", id: gap, outcome: RunOutcome.Failed);
         await _hub.Feed.PushAsync(new RunChanged(runId, _hub.Tenant.TenantId, _hub.Owner.UserId, 5));
 
-        var snackbar = _hub.Bunit.Services.GetRequiredService<ISnackbar>();
-        bell.WaitForAssertion(() => snackbar.ShownSnackbars.Should().ContainSingle()
-            .Which.Message!.Should().Contain("Backup failed late", "what ended before the tab opened is in the list, not toasted"));
+        bell.WaitForAssertion(() => _hub.ToastTexts().Should().ContainSingle()
+            .Which.Should().Contain("Backup failed late", "what ended before the tab opened is in the list, not toasted"));
     }
 
     [Fact]

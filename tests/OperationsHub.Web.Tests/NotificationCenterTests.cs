@@ -29,8 +29,7 @@ public sealed class NotificationCenterTests : IAsyncLifetime
         await _hub.Feed.PushAsync(new RunChanged(runId, _hub.Tenant.TenantId, _hub.Owner.UserId, 3));
 
         bell.WaitForAssertion(() => Label(bell).Should().Be("Notifications, 2 unread"));
-        var snackbar = _hub.Bunit.Services.GetRequiredService<ISnackbar>();
-        snackbar.ShownSnackbars.Should().ContainSingle().Which.Message!.Should().Contain("Backup failed");
+        bell.WaitForAssertion(() => _hub.ToastTexts().Should().ContainSingle().Which.Should().Contain("Backup failed"));
     }
 
     [Fact]
@@ -73,6 +72,59 @@ public sealed class NotificationCenterTests : IAsyncLifetime
 
         bell.WaitForAssertion(() => bell.Find("[data-testid='no-notifications']"));
         Label(bell).Should().Be("Notifications, 0 unread");
+    }
+
+    [Fact]
+    public async Task Toast_NamesTheRunItsTargetAndTenant_AndViewRunIsARealLink()
+    {
+        var runId = await _hub.CreateRunAsync(SampleOperations.Backup, target: "Nightly <b>policies</b>");
+        var bell = _hub.Bunit.Render<NotificationCenter>(p => p.Add(c => c.UserId, _hub.Owner.UserId));
+        await AddNotificationAsync(runId, NotificationKinds.Completed, RunOutcome.Failed, "Backup failed");
+
+        await _hub.Feed.PushAsync(new RunChanged(runId, _hub.Tenant.TenantId, _hub.Owner.UserId, 3));
+
+        bell.WaitForAssertion(() => _hub.ToastTexts().Should().ContainSingle());
+        _hub.ToastTexts().Single().Should().Contain($"Backup failed #{runId} · Nightly <b>policies</b> · Contoso Ltd",
+            "the run's number, what it works on (as text, never markup) and where");
+        var toast = _hub.Toasts.Find(".mud-snackbar");
+        toast.QuerySelector("b").Should().BeNull("a target is text, never markup");
+        toast.QuerySelector("a[data-testid='toast-view-run']")!.GetAttribute("href").Should().Be($"/admin/t/contoso/operations/{runId}");
+    }
+
+    [Fact]
+    public async Task Toasts_PastThree_CollapseIntoOne_WithShowAndDismissAll()
+    {
+        var snackbars = _hub.Toasts;
+        var bell = _hub.Bunit.Render<NotificationCenter>(p => p.Add(c => c.UserId, _hub.Owner.UserId));
+        var snackbar = _hub.Bunit.Services.GetRequiredService<ISnackbar>();
+        for (var i = 1; i <= 5; i++)
+        {
+            var runId = await _hub.CreateRunAsync(SampleOperations.Backup);
+            await AddNotificationAsync(runId, NotificationKinds.Completed, RunOutcome.Failed, $"Backup {i} failed");
+            await _hub.Feed.PushAsync(new RunChanged(runId, _hub.Tenant.TenantId, _hub.Owner.UserId, 3));
+            var expected = Math.Min(i, NotificationCenter.MaxRunToasts) + (i > NotificationCenter.MaxRunToasts ? 1 : 0);
+            bell.WaitForAssertion(() => snackbar.ShownSnackbars.Should().HaveCount(expected));
+        }
+
+        snackbars.WaitForAssertion(() => snackbars.Find("[data-testid='toast-overflow']").TextContent.Should().Contain("2 more runs finished"));
+        snackbars.Find("[data-testid='toast-dismiss-all']").Click();
+
+        bell.WaitForAssertion(() => snackbar.ShownSnackbars.Should().BeEmpty());
+    }
+
+    [Fact]
+    public async Task BellEntry_NamesTheRun_AndViewRunIsARealLink()
+    {
+        var runId = await _hub.CreateRunAsync(SampleOperations.Backup);
+        await AddNotificationAsync(runId, NotificationKinds.Completed, RunOutcome.Succeeded, "Backup succeeded");
+        var bell = _hub.Bunit.Render<NotificationCenter>(p => p.Add(c => c.UserId, _hub.Owner.UserId));
+
+        bell.Find("[data-testid='notification-bell']").Click();
+
+        bell.WaitForAssertion(() => bell.Find("[data-notification]").TextContent.Should().Contain($"Backup succeeded #{runId}"));
+        var link = bell.Find("[data-testid='notification-view-run']");
+        link.TagName.Should().Be("A");
+        link.GetAttribute("href").Should().Be($"/admin/t/contoso/operations/{runId}");
     }
 
     private static string Label(IRenderedComponent<NotificationCenter> bell) =>

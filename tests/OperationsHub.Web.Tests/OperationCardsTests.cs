@@ -23,11 +23,11 @@ public sealed class OperationCardsTests : IAsyncLifetime
         var cards = Render(_hub.Tenant);
 
         cards.Find("[data-testid='start-policy_sync']").Click();
-        cards.WaitForAssertion(() => Snackbars().Should().ContainSingle(s => s.Message!.StartsWith("Policy sync queued", StringComparison.Ordinal)));
+        cards.WaitForAssertion(() => _hub.ToastTexts().Should().ContainSingle(t => t.StartsWith("Policy sync queued #", StringComparison.Ordinal)));
         cards.WaitForAssertion(() => cards.Find("[data-operation='policy_sync'] [data-testid='card-active']").TextContent.Should().Contain("Queued"));
 
         cards.Find("[data-testid='start-policy_sync']").Click();
-        cards.WaitForAssertion(() => Snackbars().Should().Contain(s => s.Message!.StartsWith("Already running", StringComparison.Ordinal)));
+        cards.WaitForAssertion(() => _hub.ToastTexts().Should().Contain(t => t.StartsWith("Already running — Policy sync #", StringComparison.Ordinal)));
         await using var db = await _hub.DbAsync();
         (await db.Runs.CountAsync(r => r.Type == "policy_sync")).Should().Be(1);
     }
@@ -42,7 +42,7 @@ public sealed class OperationCardsTests : IAsyncLifetime
         cards.WaitForAssertion(() => cards.Find("[data-testid='start-restore']").HasAttribute("disabled").Should().BeFalse());
         cards.Find("[data-testid='start-restore']").Click();
 
-        cards.WaitForAssertion(() => Snackbars().Should().ContainSingle(s => s.Message!.StartsWith("Restore queued", StringComparison.Ordinal)));
+        cards.WaitForAssertion(() => _hub.ToastTexts().Should().ContainSingle(t => t.StartsWith("Restore queued #", StringComparison.Ordinal) && t.Contains("· Backup bk-2", StringComparison.Ordinal)));
         await using var db = await _hub.DbAsync();
         (await db.Runs.SingleAsync(r => r.Type == "restore")).ContextJson.Should().Contain("bk-2");
     }
@@ -68,7 +68,7 @@ public sealed class OperationCardsTests : IAsyncLifetime
         var provider = _hub.Bunit.Services.GetRequiredService<RevalidatingSessionStateProvider>();
         cards.WaitForAssertion(() => provider.Ended.Should().Be(SessionState.SignedOut));
         (await provider.GetAuthenticationStateAsync()).User.Identity!.IsAuthenticated.Should().BeFalse();
-        Snackbars().Should().BeEmpty("a refused start never says queued");
+        _hub.ToastTexts().Should().BeEmpty("a refused start never says queued");
         await using var db = await _hub.DbAsync();
         (await db.Runs.CountAsync()).Should().Be(0);
     }
@@ -81,5 +81,18 @@ public sealed class OperationCardsTests : IAsyncLifetime
             .AddCascadingValue(state));
     }
 
-    private IEnumerable<Snackbar> Snackbars() => _hub.Bunit.Services.GetRequiredService<ISnackbar>().ShownSnackbars;
+    [Fact]
+    public void Queued_IsANeutralToast_WithTheRunNumberTargetAndARealLink()
+    {
+        var cards = Render(_hub.Tenant);
+
+        cards.Find("[data-testid='start-policy_sync']").Click();
+
+        cards.WaitForAssertion(() => _hub.Toasts.FindAll(".mud-snackbar").Should().ContainSingle());
+        var toast = _hub.Toasts.Find(".mud-snackbar");
+        toast.ClassList.Should().Contain("mud-alert-filled-normal", "queued is not success: no green check").And.NotContain(c => c.Contains("success", StringComparison.Ordinal));
+        var link = toast.QuerySelector("a[data-testid='toast-view-run']")!;
+        link.GetAttribute("href").Should().MatchRegex("^/admin/t/contoso/operations/\\d+$");
+        toast.TextContent.Should().Contain("· All policies");
+    }
 }

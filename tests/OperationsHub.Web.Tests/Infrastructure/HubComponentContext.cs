@@ -69,6 +69,13 @@ public sealed class HubComponentContext : IAsyncDisposable
 
     public FakeChangeFeed Feed { get; } = new();
 
+    /// <summary>The toasts as a browser shows them: rendered by MudBlazor's own provider, links and all.</summary>
+    public IRenderedComponent<MudSnackbarProvider> Toasts { get; private set; } = null!;
+
+    /// <summary>The text of each toast on screen, in order.</summary>
+    public IReadOnlyList<string> ToastTexts() =>
+        Toasts.FindAll(".mud-snackbar").Select(e => System.Text.RegularExpressions.Regex.Replace(e.TextContent, "\\s+", " ").Trim()).ToList();
+
     public TenantContext Tenant { get; private set; } = null!;
 
     public RunInitiator Owner { get; private set; } = null!;
@@ -102,6 +109,7 @@ public sealed class HubComponentContext : IAsyncDisposable
         Bunit.Services.GetRequiredService<OperationsHub.Web.Features.Auth.RevalidatingSessionStateProvider>().SetAuthenticationState(
             Task.FromResult(new Microsoft.AspNetCore.Components.Authorization.AuthenticationState(OwnerPrincipal)));
         Bunit.Render<MudPopoverProvider>();
+        Toasts = Bunit.Render<MudSnackbarProvider>();
     }
 
     public Task<HubDbContext> DbAsync() =>

@@ -106,6 +106,15 @@ public sealed partial class NotificationCenter
     [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "Refreshing notifications for user {UserId} failed")]
     private static partial void LogRefreshFailed(ILogger logger, Exception exception, long userId);
 
+    /// <summary>Run toasts shown at once; past this, one "N more runs finished" toast stands for the rest.</summary>
+    internal const int MaxRunToasts = 3;
+
+    private const string RunToastPrefix = "run-ended-";
+    private const string OverflowKey = "runs-ended-more";
+    private readonly List<Snackbar> _runToasts = [];
+    private Snackbar? _overflowToast;
+    private int _overflow;
+
     private void Toast(NotificationRow ended)
     {
         var severity = ended.Outcome switch
@@ -115,20 +124,97 @@ public sealed partial class NotificationCenter
             RunOutcome.Failed => Severity.Error,
             _ => Severity.Info,
         };
-        Snackbar.Add($"{ended.Title} · {ended.TenantName}", severity, options =>
+        var shown = Snackbar.ShownSnackbars.ToHashSet();
+        _runToasts.RemoveAll(t => !shown.Contains(t));
+        if (_overflowToast is not null && !shown.Contains(_overflowToast))
         {
-            options.Action = "View run";
-            options.ActionColor = Color.Inherit;
-            options.OnClick = _ =>
-            {
-                Navigation.NavigateTo(ended.RunLink);
-                return Task.CompletedTask;
-            };
+            (_overflowToast, _overflow) = (null, 0);
+        }
+
+        if (_runToasts.Count >= MaxRunToasts)
+        {
+            _overflow++;
+            ShowOverflow();
+            return;
+        }
+
+        // The run's number, what it worked on and where; "View run" is a real link (new tab, copy address).
+        var toast = Snackbar.Add(ToastMarkup(ended), severity, options =>
+        {
             // A failure waits for the user; good news fades on its own.
             options.RequireInteraction = severity is Severity.Error or Severity.Warning;
             options.VisibleStateDuration = 6000;
             options.SnackbarVariant = Variant.Filled;
-        }, key: $"run-ended-{ended.Id}");
+        }, key: RunToastPrefix + ended.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (toast is not null)
+        {
+            _runToasts.Add(toast);
+        }
+    }
+
+    internal static MarkupString ToastMarkup(NotificationRow ended)
+    {
+        static string E(string text) => System.Net.WebUtility.HtmlEncode(text);
+        var what = ended.Target is { Length: > 0 } target ? $" · {E(target)}" : "";
+        return new MarkupString(
+            $"<span class=\"hub-toast-text\">{E(ended.Title)} <strong>#{ended.RunId}</strong>{what} · {E(ended.TenantName)}</span> "
+            + $"<a class=\"hub-toast-link\" href=\"{E(ended.RunLink)}\" data-testid=\"toast-view-run\">View run #{ended.RunId}</a>");
+    }
+
+    private void ShowOverflow()
+    {
+        if (_overflowToast is not null)
+        {
+            Snackbar.Remove(_overflowToast);
+        }
+
+        var count = _overflow;
+        _overflowToast = Snackbar.Add(builder =>
+        {
+            builder.OpenElement(0, "span");
+            builder.AddAttribute(1, "data-testid", "toast-overflow");
+            builder.AddContent(2, count == 1 ? "1 more run finished — " : $"{count} more runs finished — ");
+            builder.CloseElement();
+            builder.OpenComponent<MudButton>(3);
+            builder.AddAttribute(4, nameof(MudButton.Variant), Variant.Text);
+            builder.AddAttribute(5, nameof(MudButton.Color), Color.Inherit);
+            builder.AddAttribute(6, nameof(MudButton.Size), Size.Small);
+            builder.AddAttribute(7, nameof(MudButton.OnClick), EventCallback.Factory.Create<Microsoft.AspNetCore.Components.Web.MouseEventArgs>(this, ShowAllAsync));
+            builder.AddAttribute(8, "data-testid", "toast-show-all");
+            builder.AddAttribute(9, nameof(MudButton.ChildContent), (RenderFragment)(b => b.AddContent(0, "Show")));
+            builder.CloseComponent();
+            builder.OpenComponent<MudButton>(10);
+            builder.AddAttribute(11, nameof(MudButton.Variant), Variant.Text);
+            builder.AddAttribute(12, nameof(MudButton.Color), Color.Inherit);
+            builder.AddAttribute(13, nameof(MudButton.Size), Size.Small);
+            builder.AddAttribute(14, nameof(MudButton.OnClick), EventCallback.Factory.Create<Microsoft.AspNetCore.Components.Web.MouseEventArgs>(this, DismissAll));
+            builder.AddAttribute(15, "data-testid", "toast-dismiss-all");
+            builder.AddAttribute(16, nameof(MudButton.ChildContent), (RenderFragment)(b => b.AddContent(0, "Dismiss all")));
+            builder.CloseComponent();
+        }, Severity.Normal, options =>
+        {
+            options.RequireInteraction = true;
+            options.SnackbarVariant = Variant.Filled;
+        }, key: OverflowKey);
+    }
+
+    /// <summary>Every run toast goes; the bell, which holds them all, opens.</summary>
+    private async Task ShowAllAsync()
+    {
+        DismissAll();
+        _open = true;
+        await LoadAsync();
+    }
+
+    private void DismissAll()
+    {
+        foreach (var toast in _runToasts.Append(_overflowToast).OfType<Snackbar>().ToList())
+        {
+            Snackbar.Remove(toast);
+        }
+
+        _runToasts.Clear();
+        (_overflowToast, _overflow) = (null, 0);
     }
 
     private async Task ToggleAsync()
@@ -172,7 +258,8 @@ public sealed partial class NotificationCenter
         await LoadAsync();
     }
 
-    private async Task ViewRunAsync(NotificationRow item)
+    /// <summary>The entry's link is followed by the browser (or opened in a new tab); this marks it read.</summary>
+    private async Task ViewedAsync(NotificationRow item)
     {
         if (item.ReadAt is null && await Sessions.EnsureLiveAsync(Disposing))
         {
@@ -181,7 +268,6 @@ public sealed partial class NotificationCenter
         }
 
         _open = false;
-        Navigation.NavigateTo(item.RunLink);
     }
 
     private static string IconFor(NotificationRow item) => item.Kind == NotificationKinds.Queued

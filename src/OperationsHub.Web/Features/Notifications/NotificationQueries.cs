@@ -14,7 +14,8 @@ public sealed record NotificationRow(
     DateTime? ReadAt,
     long RunId,
     string TenantExternalId,
-    string TenantName)
+    string TenantName,
+    string? Target = null)
 {
     public string RunLink => Tenants.HubLinks.Run(TenantExternalId, RunId);
 }
@@ -54,7 +55,8 @@ public sealed class NotificationQueries(IDbContextFactory<HubDbContext> dbFactor
             where n.UserId == userId && n.CreatedAt >= since && n.Kind == NotificationKinds.Completed && !seenIds.Contains(n.Id)
             join t in db.Tenants on n.TenantId equals t.Id
             orderby n.CreatedAt, n.Id
-            select new NotificationRow(n.Id, n.Kind, n.Outcome, n.Title, n.Body, n.CreatedAt, n.ReadAt, n.RunId, t.ExternalId, t.Name))
+            select new NotificationRow(n.Id, n.Kind, n.Outcome, n.Title, n.Body, n.CreatedAt, n.ReadAt, n.RunId, t.ExternalId, t.Name,
+                db.Runs.Where(r => r.Id == n.RunId).Select(r => r.Target).FirstOrDefault()))
             .Take(MaxToastsPerRead)
             .ToListAsync(cancellationToken);
     }

@@ -78,19 +78,12 @@ public sealed partial class OperationCards
             }
 
             var run = result.Value!.Run;
-            var message = result.Value.Deduped
-                ? $"Already running — {type.DisplayName} #{run.Id}"
-                : $"{type.DisplayName} queued — #{run.Id}";
-            Snackbar.Add(message, result.Value.Deduped ? Severity.Info : Severity.Success, options =>
-            {
-                options.Action = "View run";
-                options.ActionColor = Color.Inherit;
-                options.OnClick = _ =>
-                {
-                    Navigation.NavigateTo(RunLink(run.Id));
-                    return Task.CompletedTask;
-                };
-            });
+            // Neutral, not a green check: queued is not success. The run's number and target, and a real link.
+            var what = result.Value.Deduped ? $"Already running — {type.DisplayName}" : $"{type.DisplayName} queued";
+            var target = Target(type, identity);
+            var markup = $"{E(what)} <strong>#{run.Id}</strong> · {E(target)} "
+                + $"<a class=\"hub-toast-link\" href=\"{E(RunLink(run.Id))}\" data-testid=\"toast-view-run\">View run #{run.Id}</a>";
+            Snackbar.Add(new MarkupString(markup), result.Value.Deduped ? Severity.Info : Severity.Normal);
             _states = await Queries.GetAsync(Tenant.TenantId, Disposing);
         }
         finally
@@ -106,6 +99,8 @@ public sealed partial class OperationCards
     private string Input(string type, string input) => _inputs.GetValueOrDefault((type, input)) ?? "";
 
     private void SetInput(string type, string input, string? value) => _inputs[(type, input)] = value ?? "";
+
+    private static string E(string text) => System.Net.WebUtility.HtmlEncode(text);
 
     private static string Label(string input) => OperationTypeDescriptor.InputLabel(input);
 
