@@ -104,6 +104,39 @@ public sealed class MonitoringHubTests(HubServer server) : IClassFixture<HubServ
         AssertNoSeriousViolations(await page.RunAxe(), "dashboard with toasts", scheme);
     }
 
+    [Theory]
+    [InlineData("light")]
+    [InlineData("dark")]
+    public async Task Keyboard_FirstStopIsSkipToContent_AndFocusedControlsShowARing(string scheme)
+    {
+        var page = await server.NewPageAsync(scheme);
+        await HubServer.SignInAsync(page, "owner@contoso.test", "/admin/t/contoso");
+        await SetThemeAsync(page, scheme);
+        await page.ReloadAsync();
+        await HubServer.WaitForInteractiveAsync(page);
+
+        // The skip link comes first in tab order, is off screen until focused, then on screen.
+        (await page.EvaluateAsync<string>(
+                "() => [...document.querySelectorAll('a[href], button, input, select, [tabindex]')].find(e => e.tabIndex >= 0)?.dataset.testid ?? ''"))
+            .Should().Be("skip-to-content");
+        (await page.Locator("[data-testid='skip-to-content']").BoundingBoxAsync())!.Y.Should().BeNegative("hidden until focused");
+        await page.Keyboard.PressAsync("Tab");
+        await page.FocusAsync("[data-testid='skip-to-content']");
+        (await page.Locator("[data-testid='skip-to-content']").BoundingBoxAsync())!.Y.Should().BeGreaterThanOrEqualTo(0, "the focused skip link is on screen");
+
+        // Keyboard modality is on (the Tab above), so focusing a control now draws its focus-visible ring.
+        foreach (var selector in new[] { "[data-testid='start-backup']", "[data-testid='notification-bell']", ".hub-brand" })
+        {
+            await page.FocusAsync(selector);
+            var ring = await page.EvaluateAsync<string[]>(
+                "s => { const e = document.querySelector(s); const c = getComputedStyle(e); return [c.outlineStyle, c.outlineWidth]; }", selector);
+            ring.Should().Equal(["solid", "3px"], $"{selector} shows where the keyboard is ({scheme})");
+        }
+
+        await page.FocusAsync("[data-testid='start-backup']");
+        await HubServer.ScreenshotAsync(page, $"focus-ring-{scheme}");
+    }
+
     [Fact]
     public async Task Grid_FiltersRoundTripThroughTheUrl_AndBackWorks()
     {

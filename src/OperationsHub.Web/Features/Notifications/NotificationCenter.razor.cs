@@ -168,29 +168,11 @@ public sealed partial class NotificationCenter
             Snackbar.Remove(_overflowToast);
         }
 
-        var count = _overflow;
-        _overflowToast = Snackbar.Add(builder =>
+        _overflowToast = Snackbar.Add<ToastOverflow>(new Dictionary<string, object>
         {
-            builder.OpenElement(0, "span");
-            builder.AddAttribute(1, "data-testid", "toast-overflow");
-            builder.AddContent(2, count == 1 ? "1 more run finished — " : $"{count} more runs finished — ");
-            builder.CloseElement();
-            builder.OpenComponent<MudButton>(3);
-            builder.AddAttribute(4, nameof(MudButton.Variant), Variant.Text);
-            builder.AddAttribute(5, nameof(MudButton.Color), Color.Inherit);
-            builder.AddAttribute(6, nameof(MudButton.Size), Size.Small);
-            builder.AddAttribute(7, nameof(MudButton.OnClick), EventCallback.Factory.Create<Microsoft.AspNetCore.Components.Web.MouseEventArgs>(this, ShowAllAsync));
-            builder.AddAttribute(8, "data-testid", "toast-show-all");
-            builder.AddAttribute(9, nameof(MudButton.ChildContent), (RenderFragment)(b => b.AddContent(0, "Show")));
-            builder.CloseComponent();
-            builder.OpenComponent<MudButton>(10);
-            builder.AddAttribute(11, nameof(MudButton.Variant), Variant.Text);
-            builder.AddAttribute(12, nameof(MudButton.Color), Color.Inherit);
-            builder.AddAttribute(13, nameof(MudButton.Size), Size.Small);
-            builder.AddAttribute(14, nameof(MudButton.OnClick), EventCallback.Factory.Create<Microsoft.AspNetCore.Components.Web.MouseEventArgs>(this, DismissAll));
-            builder.AddAttribute(15, "data-testid", "toast-dismiss-all");
-            builder.AddAttribute(16, nameof(MudButton.ChildContent), (RenderFragment)(b => b.AddContent(0, "Dismiss all")));
-            builder.CloseComponent();
+            [nameof(ToastOverflow.Count)] = _overflow,
+            [nameof(ToastOverflow.OnShow)] = EventCallback.Factory.Create(this, ShowAllAsync),
+            [nameof(ToastOverflow.OnDismissAll)] = EventCallback.Factory.Create(this, DismissAll),
         }, Severity.Normal, options =>
         {
             options.RequireInteraction = true;
