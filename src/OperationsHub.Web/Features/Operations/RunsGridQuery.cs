@@ -181,10 +181,11 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, IRu
             query = query.Where(r => r.Id > floor && r.CreatedAt >= since);
         }
 
-        if (searched.Length > 0 && text is null)
+        if (searched.Length > 0 && text is null && TryParseRunNumber(searched, out var runId))
         {
-            // A run number ("123", "#123"), or text too short for trigram search, which then matches nothing.
-            query = TryParseRunNumber(searched, out var runId) ? query.Where(r => r.Id == runId) : query.Where(r => false);
+            // A run number ("123", "#123"). Text too short for trigram search (a link with ?q=ab) filters nothing:
+            // the page shows its hint and the rows it would show without it.
+            query = query.Where(r => r.Id == runId);
         }
 
         return query;
