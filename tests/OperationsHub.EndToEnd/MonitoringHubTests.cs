@@ -97,7 +97,9 @@ public sealed class MonitoringHubTests(HubServer server) : IClassFixture<HubServ
         await page.ClickAsync("[data-testid='start-policy_sync']");
         await page.Locator(".mud-snackbar", new() { HasTextString = "Restore failed" }).WaitForAsync(new() { Timeout = 30_000 });
         await page.Locator(".mud-snackbar", new() { HasTextString = "Policy sync succeeded" }).WaitForAsync(new() { Timeout = 30_000 });
-        // Toasts fade in and out; contrast is judged while none of them is moving.
+        // Toasts fade in and out, and a fading toast has no contrast to judge: wait until the short-lived "queued"
+        // toasts have gone (a few seconds) and nothing moves, then judge the failure and success toasts at once.
+        await page.Locator(".mud-snackbar.mud-alert-filled-normal").First.WaitForAsync(new() { State = WaitForSelectorState.Detached, Timeout = 20_000 });
         await page.WaitForFunctionAsync("() => [...document.querySelectorAll('.mud-snackbar')].every(e => e.getAnimations({ subtree: true }).every(a => a.playState !== 'running'))");
         await HubServer.ScreenshotAsync(page, $"dashboard-toasts-{scheme}");
 
