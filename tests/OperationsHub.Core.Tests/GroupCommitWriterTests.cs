@@ -21,8 +21,7 @@ public abstract class GroupCommitWriterTests(TestProvider provider) : IAsyncLife
     {
         // An empty database of its own: these tests make their own table.
         _database = await TestDatabase.CreateAsync(provider);
-        var options = Options.Create(new DatabaseOptions { Provider = provider.ToString(), ConnectionString = _database.ConnectionString });
-        _store = provider == TestProvider.Sqlite ? new SqliteRunStore(options) : new PostgreSqlRunStore(options);
+        _store = StoreWith(new DatabaseOptions().WriterConnections);
     }
 
     public async ValueTask DisposeAsync()

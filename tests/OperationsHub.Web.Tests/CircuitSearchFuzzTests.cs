@@ -140,8 +140,7 @@ public abstract class CircuitSearchFuzzTests(TestProvider provider) : IAsyncLife
     private static string Printable(string term) =>
         string.Concat(term.Take(40).Select(c => char.IsControl(c) || char.IsSurrogate(c) ? $"\\u{(int)c:x4}" : c.ToString()));
 
-    private static IEnumerable<long> RunIds(IRenderedComponent<RunsView> view) =>
-        view.FindAll("tr.hub-run-row a[data-run]").Select(a => long.Parse(a.GetAttribute("data-run")!, System.Globalization.CultureInfo.InvariantCulture));
+    private static IEnumerable<long> RunIds(IRenderedComponent<RunsView> view) => HubComponentContext.RunIds(view);
 }
 
 public sealed class CircuitSearchFuzzTestsOnSqlite() : CircuitSearchFuzzTests(TestProvider.Sqlite);

@@ -209,8 +209,7 @@ public sealed class RunsViewTests : IAsyncLifetime
 
     private string Uri() => _hub.Bunit.Services.GetRequiredService<NavigationManager>().Uri;
 
-    private static IEnumerable<long> RunIds(IRenderedComponent<RunsView> view) =>
-        view.FindAll("tr.hub-run-row a[data-run]").Select(a => long.Parse(a.GetAttribute("data-run")!, System.Globalization.CultureInfo.InvariantCulture));
+    private static IEnumerable<long> RunIds(IRenderedComponent<RunsView> view) => HubComponentContext.RunIds(view);
 
     private void Navigate(string uri) => _hub.Bunit.Services.GetRequiredService<NavigationManager>().NavigateTo(uri);
 

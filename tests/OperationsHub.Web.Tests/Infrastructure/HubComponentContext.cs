@@ -112,6 +112,10 @@ public sealed class HubComponentContext : IAsyncDisposable
         Toasts = Bunit.Render<MudSnackbarProvider>();
     }
 
+    /// <summary>The run numbers the grid shows, top to bottom.</summary>
+    public static IEnumerable<long> RunIds(IRenderedComponent<RunsView> view) =>
+        view.FindAll("tr.hub-run-row a[data-run]").Select(a => long.Parse(a.GetAttribute("data-run")!, System.Globalization.CultureInfo.InvariantCulture));
+
     public Task<HubDbContext> DbAsync() =>
         Bunit.Services.GetRequiredService<IDbContextFactory<HubDbContext>>().CreateDbContextAsync();
 

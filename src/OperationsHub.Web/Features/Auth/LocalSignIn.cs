@@ -49,14 +49,7 @@ public sealed class LocalSignIn(
         var verdict = hasher.VerifyHashedPassword(user, user.PasswordHash, password);
         if (verdict == PasswordVerificationResult.Failed)
         {
-            var settings = options.Value;
-            user.AccessFailedCount++;
-            if (user.AccessFailedCount >= settings.MaxFailedAttempts)
-            {
-                user.AccessFailedCount = 0;
-                user.LockoutEndsAt = now + settings.LockoutDuration;
-            }
-
+            (user.AccessFailedCount, user.LockoutEndsAt) = CountFailure(user.AccessFailedCount, user.LockoutEndsAt, now);
             await db.SaveChangesAsync(cancellationToken);
             if (user.LockoutEndsAt > now)
             {
@@ -78,6 +71,18 @@ public sealed class LocalSignIn(
         await db.SaveChangesAsync(cancellationToken);
         var token = await sessions.StartAsync(user.Id, cancellationToken);
         return new LocalSignInResult(LocalSignInStatus.Succeeded, user, SessionToken: token);
+    }
+
+    /// <summary>
+    /// One more failure, by the one rule for accounts and unknown emails alike: the Nth in a row locks for the
+    /// lockout duration and starts the count again.
+    /// </summary>
+    private (int FailedCount, DateTime? LockoutEndsAt) CountFailure(int failedCount, DateTime? lockoutEndsAt, DateTime now)
+    {
+        var settings = options.Value;
+        return failedCount + 1 >= settings.MaxFailedAttempts
+            ? (0, now + settings.LockoutDuration)
+            : (failedCount + 1, lockoutEndsAt);
     }
 
     /// <summary>
@@ -103,14 +108,8 @@ public sealed class LocalSignIn(
             db.SignInThrottles.Add(throttle);
         }
 
-        var settings = options.Value;
-        throttle.AccessFailedCount++;
+        (throttle.AccessFailedCount, throttle.LockoutEndsAt) = CountFailure(throttle.AccessFailedCount, throttle.LockoutEndsAt, now);
         throttle.UpdatedAt = now;
-        if (throttle.AccessFailedCount >= settings.MaxFailedAttempts)
-        {
-            throttle.AccessFailedCount = 0;
-            throttle.LockoutEndsAt = now + settings.LockoutDuration;
-        }
 
         try
         {

@@ -29,9 +29,6 @@ public sealed partial class NotificationCenter
     private ISnackbar Snackbar { get; set; } = default!;
 
     [Inject]
-    private NavigationManager Navigation { get; set; } = default!;
-
-    [Inject]
     private TimeProvider Time { get; set; } = default!;
 
     [Inject]
@@ -139,7 +136,7 @@ public sealed partial class NotificationCenter
         }
 
         // The run's number, what it worked on and where; "View run" is a real link (new tab, copy address).
-        var toast = Snackbar.Add(ToastMarkup(ended), severity, options =>
+        var toast = Snackbar.Add(RunToast.Markup(ended.Title, ended.RunId, ended.RunLink, ended.Target, ended.TenantName), severity, options =>
         {
             // A failure waits for the user; good news fades on its own.
             options.RequireInteraction = severity is Severity.Error or Severity.Warning;
@@ -150,15 +147,6 @@ public sealed partial class NotificationCenter
         {
             _runToasts.Add(toast);
         }
-    }
-
-    internal static MarkupString ToastMarkup(NotificationRow ended)
-    {
-        static string E(string text) => System.Net.WebUtility.HtmlEncode(text);
-        var what = ended.Target is { Length: > 0 } target ? $" · {E(target)}" : "";
-        return new MarkupString(
-            $"<span class=\"hub-toast-text\">{E(ended.Title)} <strong>#{ended.RunId}</strong>{what} · {E(ended.TenantName)}</span> "
-            + $"<a class=\"hub-toast-link\" href=\"{E(ended.RunLink)}\" data-testid=\"toast-view-run\">View run #{ended.RunId}</a>");
     }
 
     private void ShowOverflow()

@@ -4,6 +4,7 @@ using MudBlazor;
 using OperationsHub.Core.Feed;
 using OperationsHub.Core.Operations;
 using OperationsHub.Web.Features.Live;
+using OperationsHub.Web.Features.Notifications;
 using OperationsHub.Web.Features.Operations;
 using OperationsHub.Web.Features.Tenants;
 
@@ -30,9 +31,6 @@ public sealed partial class OperationCards
 
     [Inject]
     private Auth.RevalidatingSessionStateProvider Sessions { get; set; } = default!;
-
-    [Inject]
-    private NavigationManager Navigation { get; set; } = default!;
 
     [Inject]
     private TimeProvider Time { get; set; } = default!;
@@ -63,7 +61,8 @@ public sealed partial class OperationCards
         {
             var identity = type.IdentityInputs.ToDictionary(i => i, i => Input(type.Type, i).Trim(), StringComparer.Ordinal);
             var user = (await AuthenticationState).User;
-            var result = await Commands.StartAsync(user, Tenant.ExternalId, new StartRunInput(type.Type, identity, Target(type, identity)), Disposing);
+            var target = type.TargetFor(identity);
+            var result = await Commands.StartAsync(user, Tenant.ExternalId, new StartRunInput(type.Type, identity, target), Disposing);
             if (result.Status == CommandStatus.Unauthenticated)
             {
                 // The session ended (signed out elsewhere, locked, expired): the page turns into the signed-out notice.
@@ -80,10 +79,7 @@ public sealed partial class OperationCards
             var run = result.Value!.Run;
             // Neutral, not a green check: queued is not success. The run's number and target, and a real link.
             var what = result.Value.Deduped ? $"Already running — {type.DisplayName}" : $"{type.DisplayName} queued";
-            var target = Target(type, identity);
-            var markup = $"{E(what)} <strong>#{run.Id}</strong> · {E(target)} "
-                + $"<a class=\"hub-toast-link\" href=\"{E(RunLink(run.Id))}\" data-testid=\"toast-view-run\">View run #{run.Id}</a>";
-            Snackbar.Add(new MarkupString(markup), result.Value.Deduped ? Severity.Info : Severity.Normal);
+            Snackbar.Add(RunToast.Markup(what, run.Id, RunLink(run.Id), target), result.Value.Deduped ? Severity.Info : Severity.Normal);
             _states = await Queries.GetAsync(Tenant.TenantId, Disposing);
         }
         finally
@@ -92,7 +88,6 @@ public sealed partial class OperationCards
         }
     }
 
-    private static string Target(OperationTypeDescriptor type, IReadOnlyDictionary<string, string> identity) => type.TargetFor(identity);
 
     private bool HasInputs(OperationTypeDescriptor type) => type.IdentityInputs.All(i => !string.IsNullOrWhiteSpace(Input(type.Type, i)));
 
@@ -100,9 +95,6 @@ public sealed partial class OperationCards
 
     private void SetInput(string type, string input, string? value) => _inputs[(type, input)] = value ?? "";
 
-    private static string E(string text) => System.Net.WebUtility.HtmlEncode(text);
-
-    private static string Label(string input) => OperationTypeDescriptor.InputLabel(input);
 
     private string RunLink(long runId) => HubLinks.Run(Tenant.ExternalId, runId);
 }
