@@ -50,23 +50,21 @@ public static class OperationsHubServiceCollectionExtensions
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<OperationRunService>>()));
         services.TryAddSingleton<WorkerIdentity>();
         services.AddSingleton<RunExecutor>();
+        services.AddSingleton<RunWorker>();
         services.AddSingleton<RunRecovery>();
         services.AddSingleton<RunRetention>();
-        services.TryAddSingleton<IRunDispatcher, QuartzRunDispatcher>();
+        services.TryAddSingleton<IRunDispatcher, WorkerWakeDispatcher>();
 
-        // Quartz's thread pool is sized when the scheduler is built, so the worker settings are read here.
+        // Quartz hosts three jobs: the worker (one long-running job that claims runs from the database and executes
+        // them on the thread pool, up to Worker:MaxConcurrency at once), recovery and retention.
         var worker = configuration.GetSection(WorkerOptions.SectionName).Get<WorkerOptions>() ?? new WorkerOptions();
         services.AddQuartz(q =>
         {
-            q.ConfigureScheduler(s =>
-            {
-                s.InstanceName = "OperationsHub";
-                // Acquire as many due triggers per scheduler loop as there are free threads.
-                s.MaxBatchSize = worker.MaxConcurrency;
-            });
+            q.ConfigureScheduler(s => s.InstanceName = "OperationsHub");
             q.UseInMemoryStore();
-            q.UseDefaultThreadPool(tp => tp.MaxConcurrency = worker.MaxConcurrency);
-            q.AddJob<RunOperationJob>(j => j.WithIdentity(RunOperationJob.Key).StoreDurably());
+            q.UseDefaultThreadPool(tp => tp.MaxConcurrency = 3);
+            q.AddJob<WorkerJob>(j => j.WithIdentity(WorkerJob.Key).StoreDurably());
+            q.AddTrigger(t => t.WithIdentity("worker", "operationshub").ForJob(WorkerJob.Key).StartNow());
             q.AddJob<RecoveryJob>(j => j.WithIdentity(RecoveryJob.Key).StoreDurably());
             q.AddTrigger((sp, t) => t
                 .WithIdentity("recovery", "operationshub")

@@ -32,6 +32,47 @@ public sealed class PostgreSqlRunStore : SqlRunStore
         + " INSERT INTO user_notifications (user_id, tenant_id, run_id, kind, outcome, title, body, created_at)"
         + " VALUES (@user_id, @tenant_id, @run_id, @kind, @outcome, @title, @body, @at)";
 
+    /// <summary>
+    /// The candidates are locked as they are picked, and rows another node's claim has locked are skipped, so claims
+    /// on several nodes never wait for each other or take the same run. <c>ARRAY(...)</c> evaluates the locking
+    /// subquery once, whatever plan the UPDATE gets.
+    /// </summary>
+    protected override string ClaimCandidates(string candidates) => "id = ANY(ARRAY(" + candidates + " FOR UPDATE SKIP LOCKED))";
+
+    /// <summary>
+    /// Data-modifying CTEs: the run's write and its effects in one round trip. The effects insert only for a row the
+    /// write returned, so a refused transition (or a deduped insert) still writes nothing.
+    /// </summary>
+    protected override string FuseEffects(string dmlReturning, bool withNotice) =>
+        "WITH r AS (" + dmlReturning + "),"
+        + " e AS (INSERT INTO operation_run_events (run_id, kind, message, at) SELECT id, @e_kind, @e_message, @e_at FROM r)"
+        + (withNotice
+            ? ", n AS (INSERT INTO user_notifications (user_id, tenant_id, run_id, kind, outcome, title, body, created_at)"
+              + " SELECT @n_user, @n_tenant, id, @n_kind, @n_outcome, @n_title, @n_body, @e_at FROM r)"
+            : string.Empty)
+        + " SELECT * FROM r";
+
+    /// <summary>A batch of notification-free effects (a claim's "started" events) as one insert of arrays.</summary>
+    protected override void WriteEffectsBatch(WriteSession session, IReadOnlyList<(long RunId, RunEffects Effects)> items, DateTime at)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(items);
+        if (items.Any(i => i.Effects.Notification is not null))
+        {
+            base.WriteEffectsBatch(session, items, at);
+            return;
+        }
+
+        session.Command(
+                "INSERT INTO operation_run_events (run_id, kind, message, at)"
+                + " SELECT e.run_id, e.kind, e.message, @at FROM unnest(@ids, @kinds, @messages) AS e(run_id, kind, message)")
+            .With("@ids", items.Select(i => i.RunId).ToArray())
+            .With("@kinds", items.Select(i => i.Effects.EventKind).ToArray())
+            .With("@messages", items.Select(i => i.Effects.EventMessage).ToArray())
+            .With("@at", at)
+            .ExecuteNonQuery();
+    }
+
     protected override string InList(string column, string parameter) => $"{column} = ANY({parameter})";
 
     protected override object ListValue<T>(IReadOnlyList<T> values) => values.ToArray();

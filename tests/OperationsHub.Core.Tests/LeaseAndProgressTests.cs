@@ -153,32 +153,50 @@ public abstract class LeaseAndProgressTests(TestProvider provider) : IAsyncLifet
     }
 
     [Fact]
-    public async Task QueuedRunWithoutTrigger_IsDispatchedAfterTheGrace_AndNotBefore()
+    public async Task QueuedRunOfATypeNobodyHandles_IsFailedAfterTheGrace_AndNotBefore()
     {
-        var run = (await _hub.StartAsync()).Run;
-        _hub.Dispatcher.ForgetTriggers(); // the node restarted; its in-memory triggers are gone
+        var runId = await InsertQueuedOfUnknownTypeAsync();
 
-        (await _hub.Recovery.RunOnceAsync(CancellationToken.None)).Redispatched.Should().Be(0, "a brand-new run is still being dispatched by its start");
-        _hub.Time!.Advance(Options.RedispatchGrace + TimeSpan.FromSeconds(1));
-        (await _hub.Recovery.RunOnceAsync(CancellationToken.None)).Redispatched.Should().Be(1);
-        (await _hub.Recovery.RunOnceAsync(CancellationToken.None)).Redispatched.Should().Be(0, "it has a live trigger now");
+        (await _hub.Recovery.RunOnceAsync(CancellationToken.None)).UnknownType.Should().Be(0, "it may have been queued by a newer node a moment ago");
+        _hub.Time!.Advance(Options.UnknownTypeGrace + TimeSpan.FromSeconds(1));
+        (await _hub.Recovery.RunOnceAsync(CancellationToken.None)).UnknownType.Should().Be(1);
+        (await _hub.Recovery.RunOnceAsync(CancellationToken.None)).UnknownType.Should().Be(0, "it is failed now");
 
-        _hub.Dispatcher.Dispatched.Count(id => id == run.Id).Should().Be(2);
+        var stored = await _hub.GetRunAsync(runId);
+        stored.Outcome.Should().Be(RunOutcome.Failed);
+        stored.StartedAt.Should().BeNull();
+        stored.FailuresJson.Should().Contain(RunFailureCodes.UnknownOperationType).And.Contain("retired_type");
     }
 
     [Fact]
-    public async Task QueuedRunWhoseRedispatchThrows_FailsWithDispatchFailed()
+    public async Task RequeuedRunWhoseDispatchThrows_FailsWithDispatchFailed()
     {
-        var run = (await _hub.StartAsync()).Run;
-        _hub.Dispatcher.ForgetTriggers();
-        _hub.Dispatcher.ThrowOnDispatch = new InvalidOperationException("scheduler gone");
-        _hub.Time!.Advance(Options.RedispatchGrace + TimeSpan.FromSeconds(1));
+        var run = (await _hub.StartAsync(type: TestOperations.Succeed)).Run;
+        await ClaimAsDeadWorkerAsync(run.Id);
+        _hub.Dispatcher.ThrowOnDispatch = new InvalidOperationException("worker gone");
+        _hub.Time!.Advance(Options.LeaseDuration + TimeSpan.FromSeconds(1));
 
-        (await _hub.Recovery.RunOnceAsync(CancellationToken.None)).DispatchFailed.Should().Be(1);
+        var result = await _hub.Recovery.RunOnceAsync(CancellationToken.None);
 
+        result.Requeued.Should().Be(1);
+        result.DispatchFailed.Should().Be(1);
         var stored = await _hub.GetRunAsync(run.Id);
         stored.Outcome.Should().Be(RunOutcome.Failed);
         stored.FailuresJson.Should().Contain(RunFailureCodes.DispatchFailed);
+    }
+
+    private async Task<long> InsertQueuedOfUnknownTypeAsync()
+    {
+        await using var db = await _hub.DbAsync();
+        var now = _hub.Time!.GetUtcNow().UtcDateTime;
+        var run = new OperationRun
+        {
+            TenantId = _hub.TenantId, Type = "retired_type", Status = RunStatus.Queued, RunIdentityHash = "retired",
+            ContextJson = "{}", CreatedAt = now, UpdatedAt = now,
+        };
+        db.Runs.Add(run);
+        await db.SaveChangesAsync();
+        return run.Id;
     }
 
     private async Task ClaimAsDeadWorkerAsync(long runId) =>
@@ -202,10 +220,16 @@ public abstract class LeaseAndProgressTests(TestProvider provider) : IAsyncLifet
             return outcome;
         }
 
-        public Task<long?> InsertQueuedAsync(NewRun run, Func<long, RunEffects> effects, CancellationToken cancellationToken) =>
+        public Task<long?> InsertQueuedAsync(NewRun run, RunEffects effects, CancellationToken cancellationToken) =>
             inner.InsertQueuedAsync(run, effects, cancellationToken);
 
+        public Task<IReadOnlyList<RunRow>> ClaimAsync(RunClaim claim, Func<RunRow, RunEffects> effects, CancellationToken cancellationToken) =>
+            inner.ClaimAsync(claim, effects, cancellationToken);
+
         public Task<RunRow?> ApplyAsync(RunTransition transition, Func<RunRow, RunEffects> effects, CancellationToken cancellationToken) =>
+            inner.ApplyAsync(transition, effects, cancellationToken);
+
+        public Task<RunRow?> ApplyAsync(RunTransition transition, RunEffects effects, CancellationToken cancellationToken) =>
             inner.ApplyAsync(transition, effects, cancellationToken);
 
         public Task ReleaseLeaseAsync(long runId, string owner, DateTime now, CancellationToken cancellationToken) =>

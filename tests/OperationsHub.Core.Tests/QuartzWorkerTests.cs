@@ -11,7 +11,7 @@ using OperationsHub.Core.Tests.Infrastructure;
 
 namespace OperationsHub.Core.Tests;
 
-/// <summary>The whole engine in a real generic host: Quartz dispatches, the worker runs, recovery runs at start-up.</summary>
+/// <summary>The whole engine in a real generic host: Quartz hosts the worker, which claims runs from the table; recovery runs at start-up.</summary>
 public abstract class QuartzWorkerTests(TestProvider provider) : IAsyncLifetime
 {
     private TestDatabase _database = null!;
@@ -57,10 +57,10 @@ public abstract class QuartzWorkerTests(TestProvider provider) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Startup_QueuedRunsLeftByACrashBeforeDispatch_AreRecoveredAndRun()
+    public async Task Startup_QueuedRunsLeftByACrashBeforeTheHandOver_AreClaimedAndRun()
     {
         var tenantId = await SeedTenantAsync();
-        // Rows as a crash between INSERT and schedule would leave them: queued, with no trigger anywhere.
+        // Rows as a crash between INSERT and the hand-over would leave them: queued, and nobody woke a worker for them.
         await using (var db = await DbAsync())
         {
             for (var i = 0; i < 5; i++)
@@ -143,7 +143,6 @@ public abstract class QuartzWorkerTests(TestProvider provider) : IAsyncLifetime
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(_database.Settings)
         {
-            ["Worker:RedispatchGrace"] = "00:00:00",
             ["Worker:MaxConcurrency"] = $"{MaxConcurrency}",
         });
         builder.Services.AddOperationsHub(builder.Configuration, TestDatabase.Storage);

@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore;
 using OperationsHub.Core.Domain;
 using OperationsHub.Core.Runs;
 using OperationsHub.Core.Tests.Infrastructure;
@@ -36,11 +37,11 @@ public abstract class TransitionTests(TestProvider provider) : IAsyncLifetime
     public async Task TryCompleteAsync_Twice_OneEventOneNotification()
     {
         var run = (await _hub.StartAsync()).Run;
-        await _hub.Transitions.TryClaimAsync(run.Id, "w", Lease, default);
+        var claimed = await ClaimAsync(run.Id, "w");
         var counts = new RunCounts(2, 2, 2, 0, 0);
 
-        var first = await _hub.Transitions.TryCompleteAsync(run.Id, "w", RunOutcome.Succeeded, counts, [], 0, default);
-        var second = await _hub.Transitions.TryCompleteAsync(run.Id, "w", RunOutcome.Failed, counts, [], 0, default);
+        var first = await _hub.Transitions.TryCompleteAsync(claimed, "w", RunOutcome.Succeeded, counts, [], 0, default);
+        var second = await _hub.Transitions.TryCompleteAsync(claimed, "w", RunOutcome.Failed, counts, [], 0, default);
 
         first.Should().NotBeNull();
         second.Should().BeNull();
@@ -56,11 +57,11 @@ public abstract class TransitionTests(TestProvider provider) : IAsyncLifetime
     public async Task TryCompleteAsync_ByAWorkerThatDoesNotHoldTheLease_ChangesNothing()
     {
         var run = (await _hub.StartAsync()).Run;
-        await _hub.Transitions.TryClaimAsync(run.Id, "owner", Lease, default);
+        var claimed = await ClaimAsync(run.Id, "owner");
         var before = await _hub.GetRunAsync(run.Id);
 
         var result = await _hub.Transitions.TryCompleteAsync(
-            run.Id, "intruder", RunOutcome.Succeeded, default, [], 0, default);
+            claimed, "intruder", RunOutcome.Succeeded, default, [], 0, default);
 
         result.Should().BeNull();
         var after = await _hub.GetRunAsync(run.Id);
@@ -72,8 +73,8 @@ public abstract class TransitionTests(TestProvider provider) : IAsyncLifetime
     public async Task LateTransitions_OnACompletedRun_AllReturnNullAndChangeNothing()
     {
         var run = (await _hub.StartAsync()).Run;
-        await _hub.Transitions.TryClaimAsync(run.Id, "w", Lease, default);
-        await _hub.Transitions.TryCompleteAsync(run.Id, "w", RunOutcome.Succeeded, default, [], 0, default);
+        var claimed = await ClaimAsync(run.Id, "w");
+        await _hub.Transitions.TryCompleteAsync(claimed, "w", RunOutcome.Succeeded, default, [], 0, default);
         var before = await _hub.GetRunAsync(run.Id);
         var failure = new RunFailure("x", "y");
 
@@ -133,9 +134,9 @@ public abstract class TransitionTests(TestProvider provider) : IAsyncLifetime
             return Task.CompletedTask;
         });
 
-        await _hub.Transitions.TryClaimAsync(run.Id, "w", Lease, default);
+        var claimed = await ClaimAsync(run.Id, "w");
         await WaitFor.ConditionAsync(() => Task.FromResult(Count() >= 1), "the claim signal");
-        await _hub.Transitions.TryCompleteAsync(run.Id, "w", RunOutcome.Succeeded, default, [], 0, default);
+        await _hub.Transitions.TryCompleteAsync(claimed, "w", RunOutcome.Succeeded, default, [], 0, default);
         await WaitFor.ConditionAsync(() => Task.FromResult(Count() >= 2), "the completion signal");
 
         lock (received)
@@ -156,6 +157,79 @@ public abstract class TransitionTests(TestProvider provider) : IAsyncLifetime
             }
         }
     }
+
+    [Fact]
+    public async Task TryClaimBatchAsync_TakesTheOldestQueuedRunsUpToTheLimit_EachWithItsStartedEvent()
+    {
+        var ids = new List<long>();
+        for (var i = 0; i < 5; i++)
+        {
+            ids.Add((await _hub.StartAsync(identity: new Dictionary<string, string> { ["n"] = $"{i}" })).Run.Id);
+        }
+
+        var first = await _hub.Transitions.TryClaimBatchAsync("w", Lease, 3, default);
+        var second = await _hub.Transitions.TryClaimBatchAsync("w", Lease, 3, default);
+        var third = await _hub.Transitions.TryClaimBatchAsync("w", Lease, 3, default);
+
+        first.Select(r => r.RunId).Should().Equal(ids.Take(3));
+        second.Select(r => r.RunId).Should().Equal(ids.Skip(3));
+        third.Should().BeEmpty("nothing is queued any more");
+        first.Concat(second).Should().AllSatisfy(r =>
+        {
+            r.Status.Should().Be(RunStatus.Running);
+            r.Attempt.Should().Be(1);
+        });
+        foreach (var id in ids)
+        {
+            var stored = await _hub.GetRunAsync(id);
+            stored.LeaseOwner.Should().Be("w");
+            stored.StartedAt.Should().NotBeNull();
+            (await _hub.GetEventsAsync(id)).Select(e => (e.Kind, e.Message)).Should()
+                .Equal((RunEventKinds.Created, "Queued by Alice Admin."), (RunEventKinds.Started, "Started (attempt 1)."));
+        }
+    }
+
+    [Fact]
+    public async Task TryClaimBatchAsync_ByWorkersRacing_ClaimsEveryRunExactlyOnce()
+    {
+        const int runs = 120;
+        for (var i = 0; i < runs; i++)
+        {
+            await _hub.StartAsync(identity: new Dictionary<string, string> { ["n"] = $"{i}" }, system: true);
+        }
+
+        // Six workers claim at once, in small batches, until the queue is empty: on PostgreSQL their claims really
+        // overlap (each worker's statement on its own writer connection), and locked rows must be skipped, not shared.
+        var claims = await Task.WhenAll(Enumerable.Range(0, 6).Select(w => Task.Run(async () =>
+        {
+            var mine = new List<long>();
+            while (true)
+            {
+                var batch = await _hub.Transitions.TryClaimBatchAsync($"worker-{w}", Lease, 4, default);
+                if (batch.Count == 0)
+                {
+                    return mine;
+                }
+
+                mine.AddRange(batch.Select(r => r.RunId));
+            }
+        })));
+
+        var all = claims.SelectMany(c => c).ToList();
+        all.Should().HaveCount(runs).And.OnlyHaveUniqueItems();
+        await using var db = await _hub.DbAsync();
+        (await db.Runs.CountAsync(r => r.Status == RunStatus.Running && r.Attempt == 1)).Should().Be(runs);
+        (await db.RunEvents.CountAsync(e => e.Kind == RunEventKinds.Started)).Should().Be(runs);
+        for (var w = 0; w < 6; w++)
+        {
+            var owner = $"worker-{w}";
+            (await db.Runs.CountAsync(r => r.LeaseOwner == owner)).Should().Be(claims[w].Count);
+        }
+    }
+
+    private async Task<Storage.RunRow> ClaimAsync(long runId, string owner) =>
+        (await _hub.Transitions.TryClaimAsync(runId, owner, Lease, default))
+        ?? throw new InvalidOperationException($"Run {runId} could not be claimed.");
 }
 
 public sealed class TransitionTestsOnSqlite() : TransitionTests(TestProvider.Sqlite);

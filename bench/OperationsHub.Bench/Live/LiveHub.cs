@@ -28,6 +28,7 @@ internal sealed class LiveHub : IAsyncDisposable
 
     private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("opshub-live-bench-");
     private readonly List<IBrowserContext> _contexts = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, OperationsHub.Core.Storage.RunRow> _claimed = new();
     private Factory? _factory;
     private IPlaywright? _playwright;
     private IBrowser? _browser;
@@ -120,13 +121,20 @@ internal sealed class LiveHub : IAsyncDisposable
             Target = marker,
             IdentityInputs = new Dictionary<string, string> { ["bench"] = marker },
         });
-        var claimed = await Transitions.TryClaimAsync(started.Run.Id, "bench-worker", TimeSpan.FromMinutes(30), CancellationToken.None);
-        return claimed?.RunId ?? throw new InvalidOperationException($"Run {started.Run.Id} could not be claimed.");
+        var claimed = await Transitions.TryClaimAsync(started.Run.Id, "bench-worker", TimeSpan.FromMinutes(30), CancellationToken.None)
+            ?? throw new InvalidOperationException($"Run {started.Run.Id} could not be claimed.");
+        _claimed[claimed.RunId] = claimed;
+        return claimed.RunId;
     }
 
     public async Task CompleteAsync(long runId, int processed = 1)
     {
-        var done = await Transitions.TryCompleteAsync(runId, "bench-worker", RunOutcome.Succeeded,
+        if (!_claimed.TryRemove(runId, out var claimed))
+        {
+            throw new InvalidOperationException($"Run {runId} was not started by this benchmark.");
+        }
+
+        var done = await Transitions.TryCompleteAsync(claimed, "bench-worker", RunOutcome.Succeeded,
             new RunCounts(processed, processed, processed, 0, 0), [], 0, CancellationToken.None);
         if (done is null)
         {

@@ -119,7 +119,10 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
             e.HasIndex(r => new { r.TenantId, r.InitiatorUserId, r.Type, r.Outcome }).HasDatabaseName("ix_operation_runs_tenant_initiator_type_outcome");
             // Time ranges: the first run created since a moment, whose id then bounds the scan.
             e.HasIndex(r => new { r.TenantId, r.CreatedAt }).HasDatabaseName("ix_operation_runs_tenant_created");
-            // Recovery scans Running by lease expiry and Queued by age.
+            // The queue: the worker claims the oldest queued runs. A partial index holds only those, in id order, so a
+            // claim reads as many entries as it takes however long the backlog (a run enters it once, at insert).
+            e.HasIndex(r => r.Id).HasFilter("status = 'Queued'").HasDatabaseName("ix_operation_runs_queue");
+            // Recovery scans Running by lease expiry (and Queued of unknown types by age).
             e.HasIndex(r => new { r.Status, r.LeaseExpiresAt }).HasDatabaseName("ix_operation_runs_status_lease");
             e.HasIndex(r => new { r.Status, r.CompletedAt }).HasDatabaseName("ix_operation_runs_status_completed");
             // Earlier runs of the same work, for the detail page.

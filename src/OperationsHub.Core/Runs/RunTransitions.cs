@@ -39,7 +39,7 @@ internal sealed partial class RunTransitions(
         var target = context.Target;
         var run = new NewRun(request.TenantId, request.Type, hash, target, RunJson.SerializeContext(context),
             request.Initiator?.UserId, initiatorName, now);
-        var id = await store.InsertQueuedAsync(run, _ => new RunEffects(
+        var id = await store.InsertQueuedAsync(run, new RunEffects(
             RunEventKinds.Created,
             $"Queued {by}.",
             request.Initiator is { } initiator
@@ -63,32 +63,64 @@ internal sealed partial class RunTransitions(
     public Task<RunRow?> TryClaimAsync(long runId, string owner, TimeSpan lease, CancellationToken ct)
     {
         var now = UtcNow;
-        var types = _knownTypes ??= registry.All.Select(d => d.Type).ToArray();
-        return ApplyAsync(
-            new RunTransition.Claim(runId, now, owner, now + lease, types),
-            row => new RunEffects(RunEventKinds.Started, $"Started (attempt {row.Attempt})."),
-            ct);
+        return ApplyAsync(new RunTransition.Claim(runId, now, owner, now + lease, KnownTypes), Started, ct);
     }
 
-    /// <summary>Running -> Completed, only for the worker that holds the lease.</summary>
-    public Task<RunRow?> TryCompleteAsync(
-        long runId, string owner, RunOutcome outcome, RunCounts counts,
+    /// <summary>
+    /// Queued -> Running for up to <paramref name="limit"/> of the oldest queued runs of a registered type, each with a
+    /// lease for <paramref name="owner"/>: how the worker takes work. Runs other workers are claiming are skipped.
+    /// </summary>
+    public async Task<IReadOnlyList<RunRow>> TryClaimBatchAsync(string owner, TimeSpan lease, int limit, CancellationToken ct)
+    {
+        var now = UtcNow;
+        var rows = await store.ClaimAsync(new RunClaim(owner, now, now + lease, KnownTypes, limit), Started, ct);
+        foreach (var row in rows)
+        {
+            feed.Publish(new RunChanged(row.RunId, row.TenantId, row.InitiatorUserId, row.Version));
+        }
+
+        return rows;
+    }
+
+    /// <summary>
+    /// Running -> Completed, only for the worker that holds the lease of <paramref name="claimed"/> (the row its claim
+    /// returned, so the completion's event and notification are known before the write).
+    /// </summary>
+    public async Task<RunRow?> TryCompleteAsync(
+        RunRow claimed, string owner, RunOutcome outcome, RunCounts counts,
         IReadOnlyList<RunFailure> failures, int failureTotal, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(claimed);
         var first = failures.Count > 0 ? failures[0] : null;
-        return ApplyAsync(
-            new RunTransition.Complete(runId, UtcNow, owner, outcome, counts, RunJson.SerializeFailures(failures), failureTotal),
-            row => Terminal(row, RunTexts.CompletedEvent(outcome, counts, first),
-                // The person who started it learns why it failed without opening the run.
-                first is null
-                    ? RunTexts.CountsText(row.Counts)
-                    : $"{RunTexts.CountsText(row.Counts)} {first.Code}: {Sanitizer.SanitizeText(first.Message, 200)}"),
-            ct);
+        var final = claimed with { Status = RunStatus.Completed, Outcome = outcome, Counts = counts };
+        var effects = Terminal(final, RunTexts.CompletedEvent(outcome, counts, first),
+            // The person who started it learns why it failed without opening the run.
+            first is null
+                ? RunTexts.CountsText(counts)
+                : $"{RunTexts.CountsText(counts)} {first.Code}: {Sanitizer.SanitizeText(first.Message, 200)}");
+        var row = await store.ApplyAsync(
+            new RunTransition.Complete(claimed.RunId, UtcNow, owner, outcome, counts, RunJson.SerializeFailures(failures), failureTotal),
+            effects, ct);
+        return Committed(row);
     }
 
     /// <summary>Queued -> Completed(Failed): nobody can run this type, or it could not be handed over.</summary>
     public Task<RunRow?> TryFailQueuedAsync(long runId, RunFailure failure, CancellationToken ct) =>
         ApplyAsync(new RunTransition.FailQueued(runId, UtcNow, RunJson.SerializeFailures([failure])), row => Failed(row, failure), ct);
+
+    /// <summary>Queued -> Completed(Failed): no handler here knows the run's type, so nobody will run it.</summary>
+    public async Task<RunRow?> TryFailUnknownTypeAsync(long runId, string type)
+    {
+        var clean = Sanitizer.SanitizeKey(type);
+        var failed = await TryFailQueuedAsync(runId, new RunFailure(RunFailureCodes.UnknownOperationType,
+            $"No handler is registered for the operation type '{clean}'."), CancellationToken.None);
+        if (failed is not null)
+        {
+            LogUnknownType(logger, runId, clean);
+        }
+
+        return failed;
+    }
 
     /// <summary>
     /// The one answer to a dispatch that threw: no run may sit in "Queued" for work nobody will do, so it is failed
@@ -153,9 +185,16 @@ internal sealed partial class RunTransitions(
     public Task ReleaseLeaseAsync(long runId, string owner, CancellationToken ct) =>
         store.ReleaseLeaseAsync(runId, owner, UtcNow, ct);
 
-    private async Task<RunRow?> ApplyAsync(RunTransition transition, Func<RunRow, RunEffects> effects, CancellationToken ct)
+    private IReadOnlyList<string> KnownTypes => _knownTypes ??= registry.All.Select(d => d.Type).ToArray();
+
+    private static RunEffects Started(RunRow row) => new(RunEventKinds.Started, $"Started (attempt {row.Attempt}).");
+
+    private async Task<RunRow?> ApplyAsync(RunTransition transition, Func<RunRow, RunEffects> effects, CancellationToken ct) =>
+        Committed(await store.ApplyAsync(transition, effects, ct));
+
+    /// <summary>After a transition committed: the completion metric and the publish, decided here for every transition.</summary>
+    private RunRow? Committed(RunRow? row)
     {
-        var row = await store.ApplyAsync(transition, effects, ct);
         if (row is null)
         {
             return null;
@@ -181,6 +220,9 @@ internal sealed partial class RunTransitions(
             ? new RunNotice(userId, row.TenantId, NotificationKinds.Completed, row.Outcome,
                 RunTexts.CompletedTitle(registry.DisplayNameOf(row.Type), row.Outcome), notifyBody)
             : null);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Run {RunId} failed: unknown operation type '{Type}'")]
+    private static partial void LogUnknownType(ILogger logger, long runId, string type);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "Run {RunId} could not be dispatched and was failed: {Reason}")]
     private static partial void LogDispatchFailed(ILogger logger, long runId, string reason);

@@ -12,11 +12,19 @@ namespace OperationsHub.Core.Storage;
 public interface IRunStore
 {
     /// <summary>
-    /// Inserts a queued run with the effects <paramref name="effects"/> returns for its new id, in one commit.
-    /// Returns null, having written nothing, when an active run of the same tenant and identity exists: the unique
-    /// index on active identities decides dedupe, never a check before the insert.
+    /// Inserts a queued run with its <paramref name="effects"/>, in one commit. Returns null, having written nothing,
+    /// when an active run of the same tenant and identity exists: the unique index on active identities decides
+    /// dedupe, never a check before the insert.
     /// </summary>
-    Task<long?> InsertQueuedAsync(NewRun run, Func<long, RunEffects> effects, CancellationToken cancellationToken);
+    Task<long?> InsertQueuedAsync(NewRun run, RunEffects effects, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Claims up to <see cref="RunClaim.Limit"/> queued runs of the claim's types, oldest first, for its owner (Queued
+    /// -> Running with a lease), with the effects <paramref name="effects"/> returns for each claimed row, in one
+    /// commit. Runs another worker is claiming at the same moment are skipped, never waited for; an empty list means
+    /// nothing is queued for these types.
+    /// </summary>
+    Task<IReadOnlyList<RunRow>> ClaimAsync(RunClaim claim, Func<RunRow, RunEffects> effects, CancellationToken cancellationToken);
 
     /// <summary>
     /// Applies one transition as a conditional UPDATE. When its condition holds, writes the effects
@@ -24,6 +32,13 @@ public interface IRunStore
     /// longer holds, writes nothing and returns null.
     /// </summary>
     Task<RunRow?> ApplyAsync(RunTransition transition, Func<RunRow, RunEffects> effects, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ApplyAsync(RunTransition, Func{RunRow, RunEffects}, CancellationToken)"/>, for a transition whose
+    /// effects the engine knows before the write (it holds the row, as the worker that claimed it does): a provider may
+    /// then write the update and its effects in one statement.
+    /// </summary>
+    Task<RunRow?> ApplyAsync(RunTransition transition, RunEffects effects, CancellationToken cancellationToken);
 
     /// <summary>Renews the lease of a running run held by the heartbeat's owner and, when given, writes its progress.</summary>
     Task<HeartbeatOutcome> HeartbeatAsync(Heartbeat heartbeat, CancellationToken cancellationToken);
@@ -54,6 +69,9 @@ public sealed record NewRun(
     long? InitiatorUserId,
     string? InitiatorName,
     DateTime Now);
+
+/// <summary>A batch claim: up to <paramref name="Limit"/> queued runs of <paramref name="Types"/> for <paramref name="Owner"/>.</summary>
+public sealed record RunClaim(string Owner, DateTime Now, DateTime LeaseExpiresAt, IReadOnlyList<string> Types, int Limit);
 
 /// <summary>A state-machine transition: each kind is one conditional UPDATE, written by the provider.</summary>
 public abstract record RunTransition(long RunId, DateTime Now)

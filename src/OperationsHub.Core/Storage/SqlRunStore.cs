@@ -17,6 +17,10 @@ public abstract class SqlRunStore : IRunStore, IDisposable
         " RETURNING id, tenant_id, type, initiator_user_id, status, outcome, attempt, version, created_at, started_at,"
         + " context_json, total_count, processed_count, succeeded_count, failed_count, skipped_count";
 
+    private const string ClaimSet =
+        "UPDATE operation_runs SET status = 'Running', started_at = @now, attempt = attempt + 1,"
+        + " lease_owner = @owner, lease_expires_at = @lease, updated_at = @now, version = version + 1";
+
     private const string EndRun = "lease_owner = NULL, lease_expires_at = NULL, updated_at = @now, version = version + 1";
 
     private const string FailSet =
@@ -71,7 +75,9 @@ public abstract class SqlRunStore : IRunStore, IDisposable
         "SELECT id, tenant_id, initiator_user_id FROM operation_runs"
         + " WHERE status = 'Completed' AND completed_at < @cutoff ORDER BY completed_at LIMIT @limit";
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Sql, bool Notice), string?> _fused = new();
     private string? _claimSql;
+    private string? _claimBatchSql;
     private string[]? _pruneSql;
 
     protected SqlRunStore(GroupCommitWriter writer)
@@ -101,13 +107,14 @@ public abstract class SqlRunStore : IRunStore, IDisposable
 
     public abstract bool IsTransient(Exception exception);
 
-    public Task<long?> InsertQueuedAsync(NewRun run, Func<long, RunEffects> effects, CancellationToken cancellationToken)
+    public Task<long?> InsertQueuedAsync(NewRun run, RunEffects effects, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(effects);
+        var fused = Fused(InsertRunSql, effects);
         return Writer.WriteAsync<long?>(session =>
         {
-            var insert = session.Command(InsertRunSql)
+            var insert = session.Command(fused ?? InsertRunSql)
                 .With("@tenant_id", run.TenantId)
                 .With("@type", run.Type)
                 .With("@hash", run.IdentityHash)
@@ -116,6 +123,11 @@ public abstract class SqlRunStore : IRunStore, IDisposable
                 .With("@initiator_user_id", run.InitiatorUserId)
                 .With("@initiator_name", run.InitiatorName)
                 .With("@now", run.Now);
+            if (fused is not null)
+            {
+                BindFusedEffects(insert, effects, run.Now);
+            }
+
             object? id;
             try
             {
@@ -132,8 +144,45 @@ public abstract class SqlRunStore : IRunStore, IDisposable
             }
 
             var runId = Convert.ToInt64(id, System.Globalization.CultureInfo.InvariantCulture);
-            WriteEffects(session, runId, effects(runId), run.Now);
+            if (fused is null)
+            {
+                WriteEffects(session, runId, effects, run.Now);
+            }
+
             return runId;
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<RunRow>> ClaimAsync(RunClaim claim, Func<RunRow, RunEffects> effects, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        ArgumentNullException.ThrowIfNull(effects);
+        ArgumentOutOfRangeException.ThrowIfLessThan(claim.Limit, 1);
+        var sql = _claimBatchSql ??= ClaimSet + " WHERE status = 'Queued' AND " + ClaimCandidates(
+            "SELECT id FROM operation_runs WHERE status = 'Queued' AND " + InList("type", "@types") + " ORDER BY id LIMIT @limit")
+            + Returning;
+        return Writer.WriteAsync<IReadOnlyList<RunRow>>(session =>
+        {
+            var rows = new List<RunRow>(claim.Limit);
+            using (var reader = session.Command(sql)
+                .With("@owner", claim.Owner).With("@lease", claim.LeaseExpiresAt).With("@now", claim.Now)
+                .With("@types", ListValue(claim.Types)).With("@limit", claim.Limit)
+                .ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    rows.Add(ReadRow(reader));
+                }
+            }
+
+            if (rows.Count == 0)
+            {
+                return rows;
+            }
+
+            rows.Sort((a, b) => a.RunId.CompareTo(b.RunId)); // RETURNING has no order: oldest first, as claimed
+            WriteEffectsBatch(session, [.. rows.Select(r => (r.RunId, effects(r)))], claim.Now);
+            return rows;
         }, cancellationToken);
     }
 
@@ -156,6 +205,33 @@ public abstract class SqlRunStore : IRunStore, IDisposable
             }
 
             WriteEffects(session, row.RunId, effects(row), transition.Now);
+            return row;
+        }, cancellationToken);
+    }
+
+    public Task<RunRow?> ApplyAsync(RunTransition transition, RunEffects effects, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transition);
+        ArgumentNullException.ThrowIfNull(effects);
+        return Writer.WriteAsync(session =>
+        {
+            var update = Bind(session, transition, effects, out var fused);
+            RunRow row;
+            using (var reader = update.ExecuteReader())
+            {
+                if (!reader.Read())
+                {
+                    return null; // the condition no longer holds: nothing was written
+                }
+
+                row = ReadRow(reader);
+            }
+
+            if (!fused)
+            {
+                WriteEffects(session, row.RunId, effects, transition.Now);
+            }
+
             return row;
         }, cancellationToken);
     }
@@ -227,28 +303,88 @@ public abstract class SqlRunStore : IRunStore, IDisposable
         GC.SuppressFinalize(this);
     }
 
-    private DbCommand Bind(WriteSession session, RunTransition transition)
+    private DbCommand Bind(WriteSession session, RunTransition transition) =>
+        Bind(session, transition, null, out _);
+
+    /// <summary>
+    /// The transition's conditional UPDATE, bound; with <paramref name="effects"/> given and a provider that can,
+    /// the statement also writes them (<paramref name="fused"/>), only when the update matched a row.
+    /// </summary>
+    private DbCommand Bind(WriteSession session, RunTransition transition, RunEffects? effects, out bool fused)
     {
-        var command = transition switch
+        var sql = transition switch
         {
-            RunTransition.Claim t => session.Command(_claimSql ??=
-                    "UPDATE operation_runs SET status = 'Running', started_at = @now, attempt = attempt + 1,"
-                    + " lease_owner = @owner, lease_expires_at = @lease, updated_at = @now, version = version + 1"
-                    + " WHERE id = @id AND status = 'Queued' AND " + InList("type", "@types") + Returning)
+            RunTransition.Claim => _claimSql ??=
+                ClaimSet + " WHERE id = @id AND status = 'Queued' AND " + InList("type", "@types") + Returning,
+            RunTransition.Complete => CompleteSql,
+            RunTransition.FailQueued => FailQueuedSql,
+            RunTransition.Abandon => AbandonSql,
+            RunTransition.Requeue => RequeueSql,
+            RunTransition.CancelQueued => CancelQueuedSql,
+            RunTransition.RequestCancel => RequestCancelSql,
+            _ => throw new ArgumentOutOfRangeException(nameof(transition), transition.GetType().Name, "Unknown transition."),
+        };
+        var fusedSql = effects is null ? null : Fused(sql, effects);
+        fused = fusedSql is not null;
+        var command = session.Command(fusedSql ?? sql);
+        _ = transition switch
+        {
+            RunTransition.Claim t => command
                 .With("@owner", t.Owner).With("@lease", t.LeaseExpiresAt).With("@types", ListValue(t.Types)),
-            RunTransition.Complete t => session.Command(CompleteSql)
+            RunTransition.Complete t => command
                 .With("@owner", t.Owner).With("@outcome", t.Outcome.ToString())
                 .With("@total", t.Counts.Total).With("@processed", t.Counts.Processed)
                 .With("@succeeded", t.Counts.Succeeded).With("@failed", t.Counts.Failed).With("@skipped", t.Counts.Skipped)
                 .With("@failures", t.FailuresJson).With("@failure_total", t.FailureTotal),
-            RunTransition.FailQueued t => session.Command(FailQueuedSql).With("@failures", t.FailuresJson),
-            RunTransition.Abandon t => session.Command(AbandonSql).With("@failures", t.FailuresJson).With("@owner", t.Owner),
-            RunTransition.Requeue t => session.Command(RequeueSql).With("@owner", t.Owner).With("@max_attempts", t.MaxAttempts),
-            RunTransition.CancelQueued => session.Command(CancelQueuedSql),
-            RunTransition.RequestCancel => session.Command(RequestCancelSql),
-            _ => throw new ArgumentOutOfRangeException(nameof(transition), transition.GetType().Name, "Unknown transition."),
+            RunTransition.FailQueued t => command.With("@failures", t.FailuresJson),
+            RunTransition.Abandon t => command.With("@failures", t.FailuresJson).With("@owner", t.Owner),
+            RunTransition.Requeue t => command.With("@owner", t.Owner).With("@max_attempts", t.MaxAttempts),
+            _ => command,
         };
+        if (fused)
+        {
+            BindFusedEffects(command, effects!, transition.Now);
+        }
+
         return command.With("@id", transition.RunId).With("@now", transition.Now);
+    }
+
+    /// <summary>
+    /// The predicate that picks the rows a batch claim takes, from <paramref name="candidates"/> (a SELECT of ids,
+    /// oldest first, limited). A database with concurrent writers must lock what it takes and skip what another
+    /// claim holds.
+    /// </summary>
+    protected virtual string ClaimCandidates(string candidates) => "id IN (" + candidates + ")";
+
+    /// <summary>
+    /// One statement that runs <paramref name="dmlReturning"/> (an INSERT or UPDATE with RETURNING) and, for each row
+    /// it returned, inserts a timeline event (parameters @e_kind, @e_message, @e_at) and, when
+    /// <paramref name="withNotice"/>, a notification (@n_user, @n_tenant, @n_kind, @n_outcome, @n_title, @n_body),
+    /// answering the RETURNING columns; or null where the database cannot, and the effects are separate statements.
+    /// </summary>
+    protected virtual string? FuseEffects(string dmlReturning, bool withNotice) => null;
+
+    /// <summary>Writes several rows' effects in one commit; a provider may do it in fewer statements.</summary>
+    protected virtual void WriteEffectsBatch(WriteSession session, IReadOnlyList<(long RunId, RunEffects Effects)> items, DateTime at)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        foreach (var (runId, effects) in items)
+        {
+            WriteEffects(session, runId, effects, at);
+        }
+    }
+
+    private string? Fused(string sql, RunEffects effects) =>
+        _fused.GetOrAdd((sql, effects.Notification is not null), key => FuseEffects(key.Sql, key.Notice));
+
+    private static void BindFusedEffects(DbCommand command, RunEffects effects, DateTime at)
+    {
+        command.With("@e_kind", effects.EventKind).With("@e_message", effects.EventMessage).With("@e_at", at);
+        if (effects.Notification is { } n)
+        {
+            command.With("@n_user", n.UserId).With("@n_tenant", n.TenantId).With("@n_kind", n.Kind)
+                .With("@n_outcome", n.Outcome.ToString()).With("@n_title", n.Title).With("@n_body", n.Body);
+        }
     }
 
     /// <summary>
@@ -257,8 +393,11 @@ public abstract class SqlRunStore : IRunStore, IDisposable
     /// </summary>
     protected virtual string? InsertEventAndNotificationSql => null;
 
-    private void WriteEffects(WriteSession session, long runId, RunEffects effects, DateTime at)
+    /// <summary>Writes a run's timeline event and, when it has one, its notification.</summary>
+    protected void WriteEffects(WriteSession session, long runId, RunEffects effects, DateTime at)
     {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(effects);
         if (effects.Notification is { } n && InsertEventAndNotificationSql is { } both)
         {
             session.Command(both)

@@ -27,17 +27,28 @@ internal sealed partial class RunExecutor(
     HubMetrics metrics,
     ILogger<RunExecutor> logger)
 {
+    /// <summary>
+    /// Claims this one run and executes it: for a caller that must work a given run now. The worker claims in batches
+    /// and calls <see cref="ExecuteClaimedAsync"/>.
+    /// </summary>
     public async Task ExecuteAsync(long runId, CancellationToken stopping)
     {
         // Claim first: the conditional UPDATE is the check. Only a refused claim costs a read, to learn why.
-        var settings = options.Value;
-        var run = await transitions.TryClaimAsync(runId, identity.Name, settings.LeaseDuration, stopping);
+        var run = await transitions.TryClaimAsync(runId, identity.Name, options.Value.LeaseDuration, stopping);
         if (run is null)
         {
             await ExplainRefusedClaimAsync(runId, stopping);
             return;
         }
 
+        await ExecuteClaimedAsync(run, stopping);
+    }
+
+    /// <summary>Executes a run this worker has claimed (it holds the lease), through to its completion.</summary>
+    public async Task ExecuteClaimedAsync(RunRow run, CancellationToken stopping)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var runId = run.RunId;
         metrics.QueueWait(run.Type, (run.StartedAt ?? run.CreatedAt) - run.CreatedAt);
         LogClaimed(logger, runId, run.Type, run.Attempt);
         var startedAt = time.GetTimestamp();
@@ -77,7 +88,7 @@ internal sealed partial class RunExecutor(
 
         // Completion must land even while the host shuts down, so it does not take the stopping token.
         var completed = await transitions.TryCompleteAsync(
-            runId, identity.Name, final, context.FinalCounts(), context.Failures, context.FailureTotal, CancellationToken.None);
+            run, identity.Name, final, context.FinalCounts(), context.Failures, context.FailureTotal, CancellationToken.None);
         if (completed is null)
         {
             LogCompletionLost(logger, runId);
@@ -105,12 +116,7 @@ internal sealed partial class RunExecutor(
             return;
         }
 
-        var failure = new RunFailure(RunFailureCodes.UnknownOperationType,
-            $"No handler is registered for the operation type '{Sanitizer.SanitizeKey(state.Type)}'.");
-        if (await transitions.TryFailQueuedAsync(runId, failure, CancellationToken.None) is not null)
-        {
-            LogUnknownType(logger, runId, Sanitizer.SanitizeKey(state.Type));
-        }
+        await transitions.TryFailUnknownTypeAsync(runId, state.Type);
     }
 
     /// <summary>Runs the handler and maps the result; null means "not ours to complete" (shutdown or lease lost).</summary>
@@ -272,9 +278,6 @@ internal sealed partial class RunExecutor(
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Debug, Message = "Run {RunId} skipped: status is {Status}, not Queued")]
     private static partial void LogNotQueued(ILogger logger, long runId, RunStatus? status);
-
-    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Run {RunId} failed: unknown operation type '{Type}'")]
-    private static partial void LogUnknownType(ILogger logger, long runId, string type);
 
     [LoggerMessage(EventId = 1103, Level = LogLevel.Debug, Message = "Run {RunId} was claimed by another worker")]
     private static partial void LogClaimLost(ILogger logger, long runId);

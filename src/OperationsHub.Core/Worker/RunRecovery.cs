@@ -10,12 +10,13 @@ using Quartz;
 namespace OperationsHub.Core.Worker;
 
 /// <summary>What one recovery pass did.</summary>
-public readonly record struct RecoveryResult(int Requeued, int Abandoned, int Redispatched, int DispatchFailed);
+public readonly record struct RecoveryResult(int Requeued, int Abandoned, int UnknownType, int DispatchFailed);
 
 /// <summary>
-/// The database is the source of truth; the scheduler's memory is not. Each pass ends runs whose worker died
-/// (lease expired): back to Queued while attempts remain and the type is retry-safe, else Failed(abandoned); and
-/// dispatches queued runs that no trigger will pick up (after a restart, or a crash between insert and schedule).
+/// The database is the source of truth. Each pass ends runs whose worker died (lease expired): back to Queued while
+/// attempts remain and the type is retry-safe, else Failed(abandoned); and fails queued runs of a type no handler
+/// here knows, which no worker would ever claim. Queued runs need nothing else: every worker claims from the table.
+/// Safe on every node at once: each transition is conditional.
 /// </summary>
 internal sealed partial class RunRecovery(
     IDbContextFactory<HubDbContext> dbFactory,
@@ -29,7 +30,7 @@ internal sealed partial class RunRecovery(
     {
         var settings = options.Value;
         var now = transitions.UtcNow;
-        int requeued = 0, abandoned = 0, redispatched = 0, dispatchFailed = 0;
+        int requeued = 0, abandoned = 0, unknownType = 0, dispatchFailed = 0;
 
         List<ExpiredRun> expired;
         await using (var db = await dbFactory.CreateDbContextAsync(ct))
@@ -68,37 +69,28 @@ internal sealed partial class RunRecovery(
             }
         }
 
-        var quietSince = now - settings.RedispatchGrace;
-        List<long> queued;
+        var waitedSince = now - settings.UnknownTypeGrace;
+        var known = registry.All.Select(d => d.Type).ToArray();
+        List<QueuedRun> orphans;
         await using (var db = await dbFactory.CreateDbContextAsync(ct))
         {
-            queued = await db.Runs.AsNoTracking()
-                .Where(r => r.Status == RunStatus.Queued && r.UpdatedAt < quietSince)
+            orphans = await db.Runs.AsNoTracking()
+                .Where(r => r.Status == RunStatus.Queued && r.UpdatedAt < waitedSince && !known.Contains(r.Type))
                 .OrderBy(r => r.Id)
                 .Take(settings.RecoveryBatchSize)
-                .Select(r => r.Id)
+                .Select(r => new QueuedRun(r.Id, r.Type))
                 .ToListAsync(ct);
         }
 
-        foreach (var runId in queued)
+        foreach (var run in orphans)
         {
-            if (await dispatcher.IsDispatchedAsync(runId, ct))
+            if (await transitions.TryFailUnknownTypeAsync(run.Id, run.Type) is not null)
             {
-                continue;
-            }
-
-            if (await TryDispatchAsync(runId, ct))
-            {
-                redispatched++;
-                LogRedispatched(logger, runId);
-            }
-            else
-            {
-                dispatchFailed++;
+                unknownType++;
             }
         }
 
-        return new RecoveryResult(requeued, abandoned, redispatched, dispatchFailed);
+        return new RecoveryResult(requeued, abandoned, unknownType, dispatchFailed);
     }
 
     private async Task<bool> TryDispatchAsync(long runId, CancellationToken ct)
@@ -115,6 +107,8 @@ internal sealed partial class RunRecovery(
         }
     }
 
+    private sealed record QueuedRun(long Id, string Type);
+
     private sealed record ExpiredRun(long Id, string Type, string LeaseOwner, int Attempt);
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "Run {RunId}: worker lease expired during attempt {Attempt}; queued again")]
@@ -122,9 +116,6 @@ internal sealed partial class RunRecovery(
 
     [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Run {RunId}: worker lease expired during attempt {Attempt}; failed as abandoned")]
     private static partial void LogAbandoned(ILogger logger, long runId, int attempt);
-
-    [LoggerMessage(EventId = 1203, Level = LogLevel.Information, Message = "Run {RunId}: queued with no trigger; dispatched again")]
-    private static partial void LogRedispatched(ILogger logger, long runId);
 }
 
 /// <summary>Runs <see cref="RunRecovery"/> at start-up and every <see cref="WorkerOptions.RecoveryInterval"/>.</summary>

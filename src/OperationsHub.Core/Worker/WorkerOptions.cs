@@ -14,8 +14,14 @@ public sealed class WorkerOptions
     /// <summary>Run the Quartz worker on this node. Off for a UI-only node.</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>How many runs execute at once on this node (Quartz thread pool size).</summary>
+    /// <summary>How many runs execute at once on this node: the worker claims no more than it has free slots for.</summary>
     public int MaxConcurrency { get; set; } = 8;
+
+    /// <summary>
+    /// How often the worker looks in the database for queued runs when nothing woke it. A start on this node wakes it
+    /// at once; the poll finds runs queued by another node, or left queued by a crash.
+    /// </summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(20);
 
@@ -28,15 +34,15 @@ public sealed class WorkerOptions
     public TimeSpan RecoveryInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// A queued run younger than this is left alone by recovery, because its start request is probably still
-    /// dispatching it.
+    /// A queued run of a type no handler here knows (the type was removed, or a newer node queued it) is failed by
+    /// recovery once it has waited this long, so it never sits in "Queued" for work nobody will do.
     /// </summary>
-    public TimeSpan RedispatchGrace { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan UnknownTypeGrace { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Attempts a retry-safe run gets before an expired lease fails it as abandoned.</summary>
     public int MaxAttempts { get; set; } = 3;
 
-    /// <summary>How many runs one recovery pass handles of each kind (expired, undispatched).</summary>
+    /// <summary>How many runs one recovery pass handles of each kind (expired leases, unknown types).</summary>
     public int RecoveryBatchSize { get; set; } = 500;
 }
 
@@ -71,9 +77,14 @@ internal sealed class ValidateWorkerOptions : IValidateOptions<WorkerOptions>
             failures.Add("Worker:RecoveryInterval must be positive.");
         }
 
-        if (o.RedispatchGrace < TimeSpan.Zero)
+        if (o.PollInterval <= TimeSpan.Zero)
         {
-            failures.Add("Worker:RedispatchGrace must not be negative.");
+            failures.Add("Worker:PollInterval must be positive.");
+        }
+
+        if (o.UnknownTypeGrace < TimeSpan.Zero)
+        {
+            failures.Add("Worker:UnknownTypeGrace must not be negative.");
         }
 
         if (o.MaxAttempts < 1)

@@ -254,6 +254,10 @@ namespace OperationsHub.PostgreSql.Migrations
 
                     b.HasKey("Id");
 
+                    b.HasIndex("Id")
+                        .HasDatabaseName("ix_operation_runs_queue")
+                        .HasFilter("status = 'Queued'");
+
                     b.HasIndex("InitiatorUserId");
 
                     b.HasIndex("Target")

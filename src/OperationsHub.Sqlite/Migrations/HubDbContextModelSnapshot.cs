@@ -244,6 +244,10 @@ namespace OperationsHub.Sqlite.Migrations
 
                     b.HasKey("Id");
 
+                    b.HasIndex("Id")
+                        .HasDatabaseName("ix_operation_runs_queue")
+                        .HasFilter("status = 'Queued'");
+
                     b.HasIndex("InitiatorUserId");
 
                     b.HasIndex("TenantId")

@@ -166,11 +166,10 @@ public sealed class EngineHarness : IAsyncDisposable
     }
 }
 
-/// <summary>Records dispatched runs; can be told to throw, as a broken scheduler would.</summary>
+/// <summary>Records dispatched runs; can be told to throw, as a broken hand-over would.</summary>
 public sealed class FakeDispatcher : IRunDispatcher
 {
     private readonly System.Collections.Concurrent.ConcurrentQueue<long> _dispatched = new();
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, bool> _live = new();
 
     public Exception? ThrowOnDispatch { get; set; }
 
@@ -184,15 +183,8 @@ public sealed class FakeDispatcher : IRunDispatcher
         }
 
         _dispatched.Enqueue(runId);
-        _live[runId] = true;
         return Task.CompletedTask;
     }
-
-    public Task<bool> IsDispatchedAsync(long runId, CancellationToken cancellationToken) =>
-        Task.FromResult(_live.ContainsKey(runId));
-
-    /// <summary>Forgets the live triggers, as a restart of a node with an in-memory scheduler does.</summary>
-    public void ForgetTriggers() => _live.Clear();
 }
 
 public static class WaitFor

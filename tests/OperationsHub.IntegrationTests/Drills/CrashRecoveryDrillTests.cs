@@ -24,7 +24,6 @@ public sealed class CrashRecoveryDrillTests : IAsyncDisposable
         ["Worker:LeaseRenewalInterval"] = "00:00:01",
         ["Worker:ProgressInterval"] = "00:00:01",
         ["Worker:RecoveryInterval"] = "00:00:01",
-        ["Worker:RedispatchGrace"] = "00:00:01",
     };
 
     private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("opshub-crash-");

@@ -212,7 +212,9 @@ public sealed class FaultDrillTests : IAsyncLifetime
             ["Worker:LeaseRenewalInterval"] = "00:00:01",
             ["Worker:ProgressInterval"] = "00:00:01",
             ["Worker:RecoveryInterval"] = "00:00:01",
-            ["Worker:RedispatchGrace"] = "00:00:01",
+            // Starts and requeues wake the worker; a rare poll keeps it from claiming a run whose hand-over the
+            // drill makes fail before the start has failed it (a race the product resolves either way).
+            ["Worker:PollInterval"] = "00:01:00",
         };
 
         protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -240,8 +242,5 @@ public sealed class FaultDrillTests : IAsyncLifetime
 
         public Task DispatchAsync(long runId, CancellationToken cancellationToken) =>
             Throw is { } ex ? Task.FromException(ex) : Inner.DispatchAsync(runId, cancellationToken);
-
-        public Task<bool> IsDispatchedAsync(long runId, CancellationToken cancellationToken) =>
-            Inner.IsDispatchedAsync(runId, cancellationToken);
     }
 }

@@ -188,8 +188,6 @@ public sealed class HubComponentContext : IAsyncDisposable
     private sealed class NoDispatch : IRunDispatcher
     {
         public Task DispatchAsync(long runId, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task<bool> IsDispatchedAsync(long runId, CancellationToken cancellationToken) => Task.FromResult(true);
     }
 }
 
