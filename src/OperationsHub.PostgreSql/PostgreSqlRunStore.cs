@@ -37,7 +37,8 @@ public sealed class PostgreSqlRunStore : SqlRunStore
     /// on several nodes never wait for each other or take the same run. <c>ARRAY(...)</c> evaluates the locking
     /// subquery once, whatever plan the UPDATE gets.
     /// </summary>
-    protected override string ClaimCandidates(string candidates) => "id = ANY(ARRAY(" + candidates + " FOR UPDATE SKIP LOCKED))";
+    protected override string ClaimCandidates(string typeFilter) =>
+        "id = ANY(ARRAY(" + QueuedIds(typeFilter, string.Empty) + " FOR UPDATE SKIP LOCKED))";
 
     /// <summary>
     /// Data-modifying CTEs: the run's write and its effects in one round trip. The effects insert only for a row the

@@ -29,6 +29,13 @@ public sealed class SqliteRunStore(IOptions<DatabaseOptions> options)
     protected override bool IsActiveIdentityConflict(Exception exception) =>
         exception is SqliteException { SqliteExtendedErrorCode: SqliteConstraintUnique };
 
+    /// <summary>
+    /// SQLite's planner, without statistics, reads the queued rows through the status index and sorts them all; the
+    /// partial index on queued ids yields the oldest first and stops at the limit.
+    /// </summary>
+    protected override string ClaimCandidates(string typeFilter) =>
+        "id IN (" + QueuedIds(typeFilter, " INDEXED BY ix_operation_runs_queue") + ")";
+
     protected override string InList(string column, string parameter) => $"{column} IN (SELECT value FROM json_each({parameter}))";
 
     protected override object ListValue<T>(IReadOnlyList<T> values) => JsonSerializer.Serialize(values);

@@ -158,9 +158,10 @@ public abstract class SqlRunStore : IRunStore, IDisposable
         ArgumentNullException.ThrowIfNull(claim);
         ArgumentNullException.ThrowIfNull(effects);
         ArgumentOutOfRangeException.ThrowIfLessThan(claim.Limit, 1);
-        var sql = _claimBatchSql ??= ClaimSet + " WHERE status = 'Queued' AND " + ClaimCandidates(
-            "SELECT id FROM operation_runs WHERE status = 'Queued' AND " + InList("type", "@types") + " ORDER BY id LIMIT @limit")
-            + Returning;
+        // No second "status = 'Queued'" outside: the candidates are picked by this statement, on SQLite's one writer
+        // or under PostgreSQL's row locks, so they are still queued; and a status predicate out here would tempt a
+        // planner to scan every queued row instead of looking up the few ids by key.
+        var sql = _claimBatchSql ??= ClaimSet + " WHERE " + ClaimCandidates(InList("type", "@types")) + Returning;
         return Writer.WriteAsync<IReadOnlyList<RunRow>>(session =>
         {
             var rows = new List<RunRow>(claim.Limit);
@@ -350,11 +351,16 @@ public abstract class SqlRunStore : IRunStore, IDisposable
     }
 
     /// <summary>
-    /// The predicate that picks the rows a batch claim takes, from <paramref name="candidates"/> (a SELECT of ids,
-    /// oldest first, limited). A database with concurrent writers must lock what it takes and skip what another
-    /// claim holds.
+    /// The predicate that picks the rows a batch claim takes: the ids of at most @limit queued runs whose type
+    /// matches <paramref name="typeFilter"/>, oldest first, read through the partial index on queued ids
+    /// (<c>ix_operation_runs_queue</c>) so a claim costs what it takes, not the length of the backlog. A database
+    /// with concurrent writers must also lock what it takes and skip what another claim holds.
     /// </summary>
-    protected virtual string ClaimCandidates(string candidates) => "id IN (" + candidates + ")";
+    protected virtual string ClaimCandidates(string typeFilter) => "id IN (" + QueuedIds(typeFilter, string.Empty) + ")";
+
+    /// <summary>The oldest queued ids for <see cref="ClaimCandidates"/>, with a provider's table hint after the table name.</summary>
+    protected static string QueuedIds(string typeFilter, string tableHint) =>
+        "SELECT id FROM operation_runs" + tableHint + " WHERE status = 'Queued' AND " + typeFilter + " ORDER BY id LIMIT @limit";
 
     /// <summary>
     /// One statement that runs <paramref name="dmlReturning"/> (an INSERT or UPDATE with RETURNING) and, for each row
