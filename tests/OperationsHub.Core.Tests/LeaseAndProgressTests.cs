@@ -2,6 +2,7 @@ using System.Data.Common;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using OperationsHub.Core.Domain;
+using OperationsHub.Core.Runs;
 using OperationsHub.Core.Storage;
 using OperationsHub.Core.Tests.Infrastructure;
 using OperationsHub.Core.Worker;
@@ -153,6 +154,34 @@ public abstract class LeaseAndProgressTests(TestProvider provider) : IAsyncLifet
     }
 
     [Fact]
+    public async Task HandlerOfAnEarlierClaim_EvenOnTheSameNode_CanNeitherRenewNorWrite()
+    {
+        // A node's handler stalls past its lease; recovery requeues the run and the same node claims it again. The
+        // owner is the same, so only the attempt tells the stale handler from the live one: it must write nothing.
+        var run = (await _hub.StartAsync(type: TestOperations.Succeed)).Run;
+        var stale = (await _hub.Transitions.TryClaimAsync(run.Id, "node-a", Options.LeaseDuration, default))!;
+        _hub.Time!.Advance(Options.LeaseDuration + TimeSpan.FromSeconds(1));
+        (await _hub.Recovery.RunOnceAsync(CancellationToken.None)).Requeued.Should().Be(1);
+        var live = (await _hub.Transitions.TryClaimAsync(run.Id, "node-a", Options.LeaseDuration, default))!;
+        live.Attempt.Should().Be(2);
+
+        (await _hub.Transitions.HeartbeatAsync(stale, "node-a", Options.LeaseDuration, new RunCounts(5, 5, 5, 0, 0), default))
+            .Should().Be(HeartbeatResult.LeaseLost);
+        (await _hub.Transitions.TryCompleteAsync(stale, "node-a", RunOutcome.Failed, new RunCounts(5, 5, 0, 5, 0), [], 0, default))
+            .Should().BeNull();
+        await _hub.Transitions.ReleaseLeaseAsync(stale, "node-a", default);
+
+        var stored = await _hub.GetRunAsync(run.Id);
+        stored.Status.Should().Be(RunStatus.Running);
+        stored.ProcessedCount.Should().Be(0, "the stale handler's progress was not written");
+        stored.LeaseExpiresAt.Should().BeAfter(_hub.Time.GetUtcNow().UtcDateTime, "the stale release did not end the live lease");
+        (await _hub.Transitions.HeartbeatAsync(live, "node-a", Options.LeaseDuration, null, default)).Should().Be(HeartbeatResult.Renewed);
+        (await _hub.Transitions.TryCompleteAsync(live, "node-a", RunOutcome.Succeeded, new RunCounts(1, 1, 1, 0, 0), [], 0, default))
+            .Should().NotBeNull();
+        (await _hub.GetRunAsync(run.Id)).Outcome.Should().Be(RunOutcome.Succeeded);
+    }
+
+    [Fact]
     public async Task QueuedRunOfATypeNobodyHandles_IsFailedAfterTheGrace_AndNotBefore()
     {
         var runId = await InsertQueuedOfUnknownTypeAsync();
@@ -232,8 +261,8 @@ public abstract class LeaseAndProgressTests(TestProvider provider) : IAsyncLifet
         public Task<RunRow?> ApplyAsync(RunTransition transition, RunEffects effects, CancellationToken cancellationToken) =>
             inner.ApplyAsync(transition, effects, cancellationToken);
 
-        public Task ReleaseLeaseAsync(long runId, string owner, DateTime now, CancellationToken cancellationToken) =>
-            inner.ReleaseLeaseAsync(runId, owner, now, cancellationToken);
+        public Task ReleaseLeaseAsync(long runId, string owner, int attempt, DateTime now, CancellationToken cancellationToken) =>
+            inner.ReleaseLeaseAsync(runId, owner, attempt, now, cancellationToken);
 
         public Task<IReadOnlyList<PrunedRun>> PruneAsync(DateTime cutoff, int batchSize, CancellationToken cancellationToken) =>
             inner.PruneAsync(cutoff, batchSize, cancellationToken);

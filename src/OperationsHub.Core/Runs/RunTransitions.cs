@@ -99,7 +99,7 @@ internal sealed partial class RunTransitions(
                 ? RunTexts.CountsText(counts)
                 : $"{RunTexts.CountsText(counts)} {first.Code}: {Sanitizer.SanitizeText(first.Message, 200)}");
         var row = await store.ApplyAsync(
-            new RunTransition.Complete(claimed.RunId, UtcNow, owner, outcome, counts, RunJson.SerializeFailures(failures), failureTotal),
+            new RunTransition.Complete(claimed.RunId, UtcNow, owner, claimed.Attempt, outcome, counts, RunJson.SerializeFailures(failures), failureTotal),
             effects, ct);
         return Committed(row);
     }
@@ -167,7 +167,7 @@ internal sealed partial class RunTransitions(
     public async Task<HeartbeatResult> HeartbeatAsync(RunRow run, string owner, TimeSpan lease, RunCounts? counts, CancellationToken ct)
     {
         var now = UtcNow;
-        var outcome = await store.HeartbeatAsync(new Heartbeat(run.RunId, owner, now, now + lease, counts), ct);
+        var outcome = await store.HeartbeatAsync(new Heartbeat(run.RunId, owner, run.Attempt, now, now + lease, counts), ct);
         if (!outcome.LeaseHeld)
         {
             return HeartbeatResult.LeaseLost;
@@ -182,8 +182,8 @@ internal sealed partial class RunTransitions(
     }
 
     /// <summary>Lets the lease run out now, so recovery acts at once when this worker stops gracefully mid-run.</summary>
-    public Task ReleaseLeaseAsync(long runId, string owner, CancellationToken ct) =>
-        store.ReleaseLeaseAsync(runId, owner, UtcNow, ct);
+    public Task ReleaseLeaseAsync(RunRow claimed, string owner, CancellationToken ct) =>
+        store.ReleaseLeaseAsync(claimed.RunId, owner, claimed.Attempt, UtcNow, ct);
 
     private IReadOnlyList<string> KnownTypes => _knownTypes ??= registry.All.Select(d => d.Type).ToArray();
 

@@ -40,11 +40,17 @@ public interface IRunStore
     /// </summary>
     Task<RunRow?> ApplyAsync(RunTransition transition, RunEffects effects, CancellationToken cancellationToken);
 
-    /// <summary>Renews the lease of a running run held by the heartbeat's owner and, when given, writes its progress.</summary>
+    /// <summary>
+    /// Renews the lease of a running run held by the heartbeat's owner for the heartbeat's attempt and, when given,
+    /// writes its progress.
+    /// </summary>
     Task<HeartbeatOutcome> HeartbeatAsync(Heartbeat heartbeat, CancellationToken cancellationToken);
 
-    /// <summary>Lets the lease of a running run held by <paramref name="owner"/> lapse now (the worker is stopping).</summary>
-    Task ReleaseLeaseAsync(long runId, string owner, DateTime now, CancellationToken cancellationToken);
+    /// <summary>
+    /// Lets the lease of a running run held by <paramref name="owner"/> for <paramref name="attempt"/> lapse now (the
+    /// worker is stopping).
+    /// </summary>
+    Task ReleaseLeaseAsync(long runId, string owner, int attempt, DateTime now, CancellationToken cancellationToken);
 
     /// <summary>
     /// Deletes up to <paramref name="batchSize"/> runs completed before <paramref name="cutoff"/>, oldest first, with
@@ -80,9 +86,12 @@ public abstract record RunTransition(long RunId, DateTime Now)
     public sealed record Claim(long RunId, DateTime Now, string Owner, DateTime LeaseExpiresAt, IReadOnlyList<string> Types)
         : RunTransition(RunId, Now);
 
-    /// <summary>Running -> Completed, only while <paramref name="Owner"/> holds the lease.</summary>
+    /// <summary>
+    /// Running -> Completed, only while <paramref name="Owner"/> holds the lease of the claim that began
+    /// <paramref name="Attempt"/>: a lease is fenced by owner and attempt, and every claim increments the attempt.
+    /// </summary>
     public sealed record Complete(
-        long RunId, DateTime Now, string Owner, RunOutcome Outcome, RunCounts Counts, string? FailuresJson, int FailureTotal)
+        long RunId, DateTime Now, string Owner, int Attempt, RunOutcome Outcome, RunCounts Counts, string? FailuresJson, int FailureTotal)
         : RunTransition(RunId, Now);
 
     /// <summary>Queued -> Completed(Failed): dispatch failed, or nobody can run the type.</summary>
@@ -123,7 +132,7 @@ public sealed record RunRow(
     RunCounts Counts);
 
 /// <summary>A lease renewal, with progress when it moved.</summary>
-public sealed record Heartbeat(long RunId, string Owner, DateTime Now, DateTime LeaseExpiresAt, RunCounts? Counts);
+public sealed record Heartbeat(long RunId, string Owner, int Attempt, DateTime Now, DateTime LeaseExpiresAt, RunCounts? Counts);
 
 /// <summary>What a heartbeat found: the lease renewed (and whether cancellation was asked), or lost.</summary>
 public readonly record struct HeartbeatOutcome(bool LeaseHeld, bool CancelRequested, int Version)

@@ -34,7 +34,7 @@ public abstract class SqlRunStore : IRunStore, IDisposable
         "UPDATE operation_runs SET status = 'Completed', outcome = @outcome, completed_at = @now, total_count = @total,"
         + " processed_count = @processed, succeeded_count = @succeeded, failed_count = @failed, skipped_count = @skipped,"
         + " failures_json = @failures, failure_total = @failure_total, " + EndRun
-        + " WHERE id = @id AND status = 'Running' AND lease_owner = @owner" + Returning;
+        + " WHERE id = @id AND status = 'Running' AND lease_owner = @owner AND attempt = @attempt" + Returning;
 
     private const string FailQueuedSql = FailSet + " WHERE id = @id AND status = 'Queued'" + Returning;
 
@@ -52,7 +52,9 @@ public abstract class SqlRunStore : IRunStore, IDisposable
         "UPDATE operation_runs SET cancel_requested_at = @now, updated_at = @now, version = version + 1"
         + " WHERE id = @id AND status = 'Running' AND cancel_requested_at IS NULL" + Returning;
 
-    private const string HeldLease = " WHERE id = @id AND status = 'Running' AND lease_owner = @owner";
+    // A lease is its owner and the attempt its claim began (every claim increments it): fresh per claim, so a handler
+    // of an earlier claim, even one on the same node, can renew or write nothing (fencing).
+    private const string HeldLease = " WHERE id = @id AND status = 'Running' AND lease_owner = @owner AND attempt = @attempt";
 
     private const string RenewSql = "UPDATE operation_runs SET lease_expires_at = @lease" + HeldLease
         + " RETURNING cancel_requested_at, version";
@@ -254,7 +256,8 @@ public abstract class SqlRunStore : IRunStore, IDisposable
                 command = session.Command(RenewSql);
             }
 
-            command.With("@id", heartbeat.RunId).With("@owner", heartbeat.Owner).With("@lease", heartbeat.LeaseExpiresAt);
+            command.With("@id", heartbeat.RunId).With("@owner", heartbeat.Owner).With("@attempt", heartbeat.Attempt)
+                .With("@lease", heartbeat.LeaseExpiresAt);
             using var reader = command.ExecuteReader();
             return reader.Read()
                 ? new HeartbeatOutcome(true, !reader.IsDBNull(0), reader.GetInt32(1))
@@ -262,9 +265,9 @@ public abstract class SqlRunStore : IRunStore, IDisposable
         }, cancellationToken);
     }
 
-    public Task ReleaseLeaseAsync(long runId, string owner, DateTime now, CancellationToken cancellationToken) =>
+    public Task ReleaseLeaseAsync(long runId, string owner, int attempt, DateTime now, CancellationToken cancellationToken) =>
         Writer.WriteAsync(session => session.Command(ReleaseSql)
-            .With("@id", runId).With("@owner", owner).With("@past", now.AddTicks(-10)).ExecuteNonQuery(), cancellationToken);
+            .With("@id", runId).With("@owner", owner).With("@attempt", attempt).With("@past", now.AddTicks(-10)).ExecuteNonQuery(), cancellationToken);
 
     public Task<IReadOnlyList<PrunedRun>> PruneAsync(DateTime cutoff, int batchSize, CancellationToken cancellationToken)
     {
@@ -333,7 +336,7 @@ public abstract class SqlRunStore : IRunStore, IDisposable
             RunTransition.Claim t => command
                 .With("@owner", t.Owner).With("@lease", t.LeaseExpiresAt).With("@types", ListValue(t.Types)),
             RunTransition.Complete t => command
-                .With("@owner", t.Owner).With("@outcome", t.Outcome.ToString())
+                .With("@owner", t.Owner).With("@attempt", t.Attempt).With("@outcome", t.Outcome.ToString())
                 .With("@total", t.Counts.Total).With("@processed", t.Counts.Processed)
                 .With("@succeeded", t.Counts.Succeeded).With("@failed", t.Counts.Failed).With("@skipped", t.Counts.Skipped)
                 .With("@failures", t.FailuresJson).With("@failure_total", t.FailureTotal),

@@ -79,7 +79,7 @@ internal sealed partial class RunExecutor(
             if (!signals.LeaseLost)
             {
                 // The host is stopping mid-run: let the lease lapse now so recovery acts on the next start at once.
-                await transitions.ReleaseLeaseAsync(runId, identity.Name, CancellationToken.None);
+                await transitions.ReleaseLeaseAsync(run, identity.Name, CancellationToken.None);
                 LogInterrupted(logger, runId);
             }
 
