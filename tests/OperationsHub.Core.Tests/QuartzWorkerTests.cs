@@ -82,6 +82,27 @@ public abstract class QuartzWorkerTests(TestProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RunQueuedWhileTheWorkerIdles_WithoutWakingIt_IsFoundByThePoll()
+    {
+        // As a run queued by another node looks to this one: a row in the table, and no wake-up on this node.
+        var tenantId = await SeedTenantAsync();
+        await _host.StartAsync(TestContext.Current.CancellationToken);
+        await Task.Delay(300, TestContext.Current.CancellationToken); // the worker's first look has found nothing
+        await using (var db = await DbAsync())
+        {
+            db.Runs.Add(new OperationRun
+            {
+                TenantId = tenantId, Type = TestOperations.Succeed, Status = RunStatus.Queued,
+                RunIdentityHash = "queued-elsewhere", ContextJson = "{}", CreatedAt = DateTime.UtcNow, UpdatedAt = DateTime.UtcNow,
+            });
+            await db.SaveChangesAsync(TestContext.Current.CancellationToken);
+        }
+
+        await WaitFor.ConditionAsync(async () => await CountAsync(r => r.Outcome == RunOutcome.Succeeded) == 1,
+            "the poll to claim the run", TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
     public async Task Metrics_CountStartedAndCompletedRunsByTypeAndOutcome()
     {
         var tenantId = await SeedTenantAsync();
@@ -144,6 +165,7 @@ public abstract class QuartzWorkerTests(TestProvider provider) : IAsyncLifetime
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(_database.Settings)
         {
             ["Worker:MaxConcurrency"] = $"{MaxConcurrency}",
+            ["Worker:PollInterval"] = "00:00:00.500",
         });
         builder.Services.AddOperationsHub(builder.Configuration, TestDatabase.Storage);
         TestOperations.Register(builder.Services);
