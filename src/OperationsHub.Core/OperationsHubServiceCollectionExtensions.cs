@@ -51,6 +51,7 @@ public static class OperationsHubServiceCollectionExtensions
         services.TryAddSingleton<WorkerIdentity>();
         services.AddSingleton<RunExecutor>();
         services.AddSingleton<RunWorker>();
+        services.AddSingleton<IWorkerStatus>(sp => sp.GetRequiredService<RunWorker>());
         services.AddSingleton<RunRecovery>();
         services.AddSingleton<RunRetention>();
         services.TryAddSingleton<IRunDispatcher, WorkerWakeDispatcher>();

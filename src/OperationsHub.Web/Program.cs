@@ -8,6 +8,7 @@ using OperationsHub.Web.Components;
 using OperationsHub.Web.Features.Api;
 using OperationsHub.Web.Features.Auth;
 using OperationsHub.Web.Features.Demo;
+using OperationsHub.Web.Features.Health;
 using OperationsHub.Web.Features.Security;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -17,6 +18,7 @@ builder.Services.AddSampleOperations();
 builder.Services.AddHubAuthentication(builder.Configuration);
 builder.Services.AddHubWeb();
 builder.Services.AddDemo(builder.Configuration);
+builder.Services.AddHubHealthChecks();
 
 var app = builder.Build();
 
@@ -41,7 +43,7 @@ app.UseAuthorization();
 app.UseAntiforgery();
 
 app.MapStaticAssets();
-app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous();
+app.MapHubHealthChecks();
 app.MapAccountEndpoints();
 app.MapRunsApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

@@ -9,6 +9,20 @@ using Quartz;
 
 namespace OperationsHub.Core.Worker;
 
+/// <summary>What this node's worker is doing, for readiness checks.</summary>
+/// <param name="Enabled">Whether this node runs a worker at all (<c>Worker:Enabled</c>).</param>
+/// <param name="Running">Whether its loop has started and not stopped.</param>
+/// <param name="LastLookAt">When it last looked for queued runs (claimed, or found none); null before the first look.</param>
+/// <param name="ClaimFailures">Claims that failed in a row (the database is away); 0 once one succeeds.</param>
+/// <param name="Busy">Runs it is executing now.</param>
+public sealed record WorkerStatus(bool Enabled, bool Running, DateTimeOffset? LastLookAt, int ClaimFailures, int Busy);
+
+/// <summary>This node's worker status, read by the readiness endpoint.</summary>
+public interface IWorkerStatus
+{
+    WorkerStatus Current { get; }
+}
+
 /// <summary>
 /// The worker: the database is the queue. It claims the oldest queued runs in batches, never more than it has free
 /// slots for (<see cref="WorkerOptions.MaxConcurrency"/>), and runs each on the <see cref="RunExecutor"/>. It looks
@@ -21,7 +35,7 @@ internal sealed partial class RunWorker(
     WorkerIdentity identity,
     IOptions<WorkerOptions> options,
     TimeProvider time,
-    ILogger<RunWorker> logger) : IDisposable
+    ILogger<RunWorker> logger) : IWorkerStatus, IDisposable
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
 
@@ -31,9 +45,23 @@ internal sealed partial class RunWorker(
 
     private readonly CancellationTokenSource _disposed = new();
     private int _busy;
+    private int _disposeCount;
+    private volatile bool _running;
+    private volatile int _claimFailures;
+    private long _lastLookTicks;
 
     /// <summary>How many claimed runs this worker is executing now.</summary>
     public int Busy => Volatile.Read(ref _busy);
+
+    public WorkerStatus Current
+    {
+        get
+        {
+            var ticks = Interlocked.Read(ref _lastLookTicks);
+            return new WorkerStatus(options.Value.Enabled, _running,
+                ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero), _claimFailures, Busy);
+        }
+    }
 
     /// <summary>Asks the worker to look for queued runs now (a run was started on this node, or requeued).</summary>
     public void Wake() => _wake.Writer.TryWrite(true);
@@ -44,8 +72,23 @@ internal sealed partial class RunWorker(
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, _disposed.Token);
         var token = linked.Token;
         var settings = options.Value;
-        var failures = 0;
         LogStarted(logger, identity.Name, settings.MaxConcurrency);
+        _running = true;
+        try
+        {
+            await LoopAsync(settings, token);
+        }
+        finally
+        {
+            _running = false;
+        }
+
+        LogStopped(logger, identity.Name);
+    }
+
+    private async Task LoopAsync(WorkerOptions settings, CancellationToken token)
+    {
+        var failures = 0;
         while (!token.IsCancellationRequested)
         {
             var free = settings.MaxConcurrency - Busy;
@@ -56,6 +99,8 @@ internal sealed partial class RunWorker(
                 {
                     claimed = await transitions.TryClaimBatchAsync(identity.Name, settings.LeaseDuration, free, token);
                     failures = 0;
+                    _claimFailures = 0;
+                    Interlocked.Exchange(ref _lastLookTicks, time.GetUtcNow().UtcTicks);
                 }
                 catch (Exception ex) when (token.IsCancellationRequested || ex is ObjectDisposedException)
                 {
@@ -65,6 +110,7 @@ internal sealed partial class RunWorker(
                 {
                     // The database is away: nothing was claimed. Try again later, ever less often, but never give up.
                     failures++;
+                    _claimFailures = failures;
                     LogClaimFailed(logger, failures, Sanitizer.SanitizeText(ex.Message));
                     await WaitAsync(Backoff(failures), token);
                     continue;
@@ -91,12 +137,16 @@ internal sealed partial class RunWorker(
             await _wake.Reader.WaitToReadAsync(CancellationToken.None);
             _wake.Reader.TryRead(out _);
         }
-
-        LogStopped(logger, identity.Name);
     }
 
+    /// <summary>Stops the loop. Idempotent: the container disposes it once per registration (it is also <see cref="IWorkerStatus"/>).</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposeCount, 1) != 0)
+        {
+            return;
+        }
+
         _disposed.Cancel();
         _disposed.Dispose();
     }

@@ -37,6 +37,9 @@ public class HubAppFactory : WebApplicationFactory<Program>
 
     public TestWorld World { get; } = new();
 
+    /// <summary>The app's database connection string, for tests that act on the server itself.</summary>
+    public string DatabaseConnectionString => _database.ConnectionString;
+
     /// <summary>The app's SQLite file, for drills that open a connection of their own (another process's writer).</summary>
     public string DatabasePath => _database.SqlitePath;
 
