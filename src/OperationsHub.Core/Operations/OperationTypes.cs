@@ -64,9 +64,14 @@ public sealed class OperationTypeRegistry
                 throw new InvalidOperationException($"Operation type '{descriptor.Type}' is registered twice.");
             }
         }
+
+        Types = [.. _types.Keys];
     }
 
     public IReadOnlyCollection<OperationTypeDescriptor> All => _types.Values;
+
+    /// <summary>The registered type keys: the types this node's worker claims.</summary>
+    public IReadOnlyList<string> Types { get; }
 
     public bool TryGet(string type, [NotNullWhen(true)] out OperationTypeDescriptor? descriptor) =>
         _types.TryGetValue(type, out descriptor);

@@ -22,8 +22,6 @@ internal sealed partial class RunTransitions(
     TimeProvider time,
     ILogger<RunTransitions> logger)
 {
-    private IReadOnlyList<string>? _knownTypes;
-
     public DateTime UtcNow => time.GetUtcNow().UtcDateTime;
 
     /// <summary>
@@ -63,7 +61,7 @@ internal sealed partial class RunTransitions(
     public Task<RunRow?> TryClaimAsync(long runId, string owner, TimeSpan lease, CancellationToken ct)
     {
         var now = UtcNow;
-        return ApplyAsync(new RunTransition.Claim(runId, now, owner, now + lease, KnownTypes), Started, ct);
+        return ApplyAsync(new RunTransition.Claim(runId, now, owner, now + lease, registry.Types), Started, ct);
     }
 
     /// <summary>
@@ -73,10 +71,10 @@ internal sealed partial class RunTransitions(
     public async Task<IReadOnlyList<RunRow>> TryClaimBatchAsync(string owner, TimeSpan lease, int limit, CancellationToken ct)
     {
         var now = UtcNow;
-        var rows = await store.ClaimAsync(new RunClaim(owner, now, now + lease, KnownTypes, limit), Started, ct);
+        var rows = await store.ClaimAsync(new RunClaim(owner, now, now + lease, registry.Types, limit), Started, ct);
         foreach (var row in rows)
         {
-            feed.Publish(new RunChanged(row.RunId, row.TenantId, row.InitiatorUserId, row.Version));
+            Committed(row);
         }
 
         return rows;
@@ -184,8 +182,6 @@ internal sealed partial class RunTransitions(
     /// <summary>Lets the lease run out now, so recovery acts at once when this worker stops gracefully mid-run.</summary>
     public Task ReleaseLeaseAsync(RunRow claimed, string owner, CancellationToken ct) =>
         store.ReleaseLeaseAsync(claimed.RunId, owner, claimed.Attempt, UtcNow, ct);
-
-    private IReadOnlyList<string> KnownTypes => _knownTypes ??= registry.All.Select(d => d.Type).ToArray();
 
     private static RunEffects Started(RunRow row) => new(RunEventKinds.Started, $"Started (attempt {row.Attempt}).");
 

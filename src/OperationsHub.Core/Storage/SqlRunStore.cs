@@ -191,34 +191,27 @@ public abstract class SqlRunStore : IRunStore, IDisposable
 
     public Task<RunRow?> ApplyAsync(RunTransition transition, Func<RunRow, RunEffects> effects, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(transition);
         ArgumentNullException.ThrowIfNull(effects);
-        return Writer.WriteAsync(session =>
-        {
-            var update = Bind(session, transition);
-            RunRow row;
-            using (var reader = update.ExecuteReader())
-            {
-                if (!reader.Read())
-                {
-                    return null; // the condition no longer holds: nothing was written
-                }
-
-                row = ReadRow(reader);
-            }
-
-            WriteEffects(session, row.RunId, effects(row), transition.Now);
-            return row;
-        }, cancellationToken);
+        return ApplyAsync(transition, null, effects, cancellationToken);
     }
 
     public Task<RunRow?> ApplyAsync(RunTransition transition, RunEffects effects, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(transition);
         ArgumentNullException.ThrowIfNull(effects);
+        return ApplyAsync(transition, effects, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// A transition with effects either <paramref name="known"/> before the write (then a provider may fuse them into
+    /// the update) or <paramref name="computed"/> from the updated row.
+    /// </summary>
+    private Task<RunRow?> ApplyAsync(
+        RunTransition transition, RunEffects? known, Func<RunRow, RunEffects>? computed, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transition);
         return Writer.WriteAsync(session =>
         {
-            var update = Bind(session, transition, effects, out var fused);
+            var update = Bind(session, transition, known, out var fused);
             RunRow row;
             using (var reader = update.ExecuteReader())
             {
@@ -232,7 +225,7 @@ public abstract class SqlRunStore : IRunStore, IDisposable
 
             if (!fused)
             {
-                WriteEffects(session, row.RunId, effects, transition.Now);
+                WriteEffects(session, row.RunId, known ?? computed!(row), transition.Now);
             }
 
             return row;
@@ -306,9 +299,6 @@ public abstract class SqlRunStore : IRunStore, IDisposable
         Writer.Dispose();
         GC.SuppressFinalize(this);
     }
-
-    private DbCommand Bind(WriteSession session, RunTransition transition) =>
-        Bind(session, transition, null, out _);
 
     /// <summary>
     /// The transition's conditional UPDATE, bound; with <paramref name="effects"/> given and a provider that can,

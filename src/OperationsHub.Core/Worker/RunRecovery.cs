@@ -70,7 +70,7 @@ internal sealed partial class RunRecovery(
         }
 
         var waitedSince = now - settings.UnknownTypeGrace;
-        var known = registry.All.Select(d => d.Type).ToArray();
+        var known = registry.Types;
         List<QueuedRun> orphans;
         await using (var db = await dbFactory.CreateDbContextAsync(ct))
         {

@@ -12,10 +12,9 @@ namespace OperationsHub.Core.Worker;
 /// <summary>What this node's worker is doing, for readiness checks.</summary>
 /// <param name="Enabled">Whether this node runs a worker at all (<c>Worker:Enabled</c>).</param>
 /// <param name="Running">Whether its loop has started and not stopped.</param>
-/// <param name="LastLookAt">When it last looked for queued runs (claimed, or found none); null before the first look.</param>
 /// <param name="ClaimFailures">Claims that failed in a row (the database is away); 0 once one succeeds.</param>
 /// <param name="Busy">Runs it is executing now.</param>
-public sealed record WorkerStatus(bool Enabled, bool Running, DateTimeOffset? LastLookAt, int ClaimFailures, int Busy);
+public sealed record WorkerStatus(bool Enabled, bool Running, int ClaimFailures, int Busy);
 
 /// <summary>This node's worker status, read by the readiness endpoint.</summary>
 public interface IWorkerStatus
@@ -48,20 +47,11 @@ internal sealed partial class RunWorker(
     private int _disposeCount;
     private volatile bool _running;
     private volatile int _claimFailures;
-    private long _lastLookTicks;
 
     /// <summary>How many claimed runs this worker is executing now.</summary>
     public int Busy => Volatile.Read(ref _busy);
 
-    public WorkerStatus Current
-    {
-        get
-        {
-            var ticks = Interlocked.Read(ref _lastLookTicks);
-            return new WorkerStatus(options.Value.Enabled, _running,
-                ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero), _claimFailures, Busy);
-        }
-    }
+    public WorkerStatus Current => new(options.Value.Enabled, _running, _claimFailures, Busy);
 
     /// <summary>Asks the worker to look for queued runs now (a run was started on this node, or requeued).</summary>
     public void Wake() => _wake.Writer.TryWrite(true);
@@ -88,7 +78,6 @@ internal sealed partial class RunWorker(
 
     private async Task LoopAsync(WorkerOptions settings, CancellationToken token)
     {
-        var failures = 0;
         while (!token.IsCancellationRequested)
         {
             var free = settings.MaxConcurrency - Busy;
@@ -98,9 +87,7 @@ internal sealed partial class RunWorker(
                 try
                 {
                     claimed = await transitions.TryClaimBatchAsync(identity.Name, settings.LeaseDuration, free, token);
-                    failures = 0;
                     _claimFailures = 0;
-                    Interlocked.Exchange(ref _lastLookTicks, time.GetUtcNow().UtcTicks);
                 }
                 catch (Exception ex) when (token.IsCancellationRequested || ex is ObjectDisposedException)
                 {
@@ -109,8 +96,7 @@ internal sealed partial class RunWorker(
                 catch (Exception ex)
                 {
                     // The database is away: nothing was claimed. Try again later, ever less often, but never give up.
-                    failures++;
-                    _claimFailures = failures;
+                    var failures = ++_claimFailures; // only this loop writes it
                     LogClaimFailed(logger, failures, Sanitizer.SanitizeText(ex.Message));
                     await WaitAsync(Backoff(failures), token);
                     continue;
