@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging;
 using OperationsHub.Core;
 using OperationsHub.Core.Data;
 using OperationsHub.Core.Domain;
+using OperationsHub.Core.Samples;
 using OperationsHub.Sqlite;
 using OperationsHub.Web.Features.Operations;
 
@@ -45,6 +46,8 @@ internal static class GridBenchmark
             .AddLogging(l => l.SetMinimumLevel(LogLevel.Warning))
             .AddSingleton<IInterceptor>(counter);
         services.AddOperationsHub(configuration, storage => storage.AddSqlite());
+        // The app's operation types: the search matches their names ("restore" finds the Restore runs).
+        services.AddSampleOperations();
         services.AddSingleton<RunsGridQuery>();
         await using var provider = services.BuildServiceProvider();
 
@@ -144,6 +147,19 @@ internal static class GridBenchmark
             ("search: \"finance\" + type: restore + outcome: failed", F(f => f with { Text = "finance", Types = restore, Outcomes = failed })),
             ("search: \"finance\" + status: running", F(f => f with { Text = "finance", Statuses = new[] { RunStatus.Running }.ToFrozenSet() })),
             ("search: \"DEV-99999\" + type: backup + outcome: succeeded", F(f => f with { Text = "DEV-99999", Types = new[] { "backup" }.ToFrozenSet(), Outcomes = new[] { RunOutcome.Succeeded }.ToFrozenSet() })),
+            ("search: \"restore\" (operation name, common)", F(f => f with { Text = "restore" })),
+            ("search: \"sync\" (three operation names), page 100", F(f => f with { Text = "sync", Page = 99 })),
+            ("search: \"User 3\" (initiator, common)", F(f => f with { Text = "User 3" })),
+            ("search: \"restore\" + started by me + outcome: failed", F(f => f with { Text = "restore", MineOnly = true, Outcomes = failed })),
+            ("sort: created, newest first, page 1", F(f => f with { Sort = RunsSort.CreatedNewest })),
+            ("sort: created, oldest first, page 200", F(f => f with { Sort = RunsSort.CreatedOldest, Page = 199 })),
+            ("sort: duration, longest first, page 1", F(f => f with { Sort = RunsSort.LongestFirst })),
+            ("sort: duration, shortest first, page 100", F(f => f with { Sort = RunsSort.ShortestFirst, Page = 99 })),
+            ("sort: duration, longest + outcome: failed", F(f => f with { Sort = RunsSort.LongestFirst, Outcomes = failed })),
+            ("sort: duration, longest + type: backup, page 50", F(f => f with { Sort = RunsSort.LongestFirst, Types = new[] { "backup" }.ToFrozenSet(), Page = 49 })),
+            ("sort: duration, longest + search: \"finance\"", F(f => f with { Sort = RunsSort.LongestFirst, Text = "finance" })),
+            ("sort: duration, longest + search: \"DEV-99999\" (rare)", F(f => f with { Sort = RunsSort.LongestFirst, Text = "DEV-99999" })),
+            ("sort: created, newest + last 7 days", F(f => f with { Sort = RunsSort.CreatedNewest, Range = RunTimeRange.Last7Days })),
             ("status: completed + outcome: partially succeeded, page 100", F(f => f with { Statuses = new[] { RunStatus.Completed }.ToFrozenSet(), Outcomes = new[] { RunOutcome.PartiallySucceeded }.ToFrozenSet(), Page = 99 })),
         ];
     }
@@ -189,7 +205,7 @@ internal static class GridBenchmark
     }
 
     /// <summary>
-    /// One tenant with N runs over the last year (five types, ~2% failed, ~10% partial, a few cancelled, the newest
+    /// One tenant with N runs over the last year (durations from 1 s to an hour, five types, ~2% failed, ~10% partial, a few cancelled, the newest
     /// queued or running), six users starting three quarters of them, targets from a small vocabulary plus unique
     /// device names; and a second small tenant so the tenant column is not constant.
     /// </summary>
@@ -236,7 +252,7 @@ internal static class GridBenchmark
               CASE WHEN i % 4 = 0 THEN NULL ELSE 'User ' || (1 + (i % 6)) END,
               strftime('%Y-%m-%d %H:%M:%S', '{origin}', '+' || CAST(i * {spacing} AS INTEGER) || ' seconds'),
               strftime('%Y-%m-%d %H:%M:%S', '{origin}', '+' || CAST(i * {spacing} + 2 AS INTEGER) || ' seconds'),
-              CASE WHEN i > {rows} - 20 THEN NULL ELSE strftime('%Y-%m-%d %H:%M:%S', '{origin}', '+' || CAST(i * {spacing} + 20 AS INTEGER) || ' seconds') END,
+              CASE WHEN i > {rows} - 20 THEN NULL ELSE strftime('%Y-%m-%d %H:%M:%S', '{origin}', '+' || CAST(i * {spacing} + 3 + (i * 7919) % 3600 AS INTEGER) || ' seconds') END,
               strftime('%Y-%m-%d %H:%M:%S', '{origin}', '+' || CAST(i * {spacing} + 20 AS INTEGER) || ' seconds'),
               1, 3
             FROM n;

@@ -8,7 +8,8 @@ namespace OperationsHub.PostgreSql;
 /// <summary>
 /// What PostgreSQL needs beyond the shared model. SQLite keeps index entries in rowid order within equal keys, so an
 /// index on (tenant_id, X) already serves "filter by X, newest first"; PostgreSQL does not, so each grid index carries
-/// the id as its last key. Target search gets a pg_trgm GIN index, which serves case-insensitive substring ILIKE.
+/// the id as its last key. Target and initiator search get pg_trgm GIN indexes, which serve case-insensitive substring
+/// ILIKE; the duration column is generated (stored).
 /// </summary>
 internal sealed class PostgreSqlModelCustomizer(ModelCustomizerDependencies dependencies) : RelationalModelCustomizer(dependencies)
 {
@@ -38,5 +39,13 @@ internal sealed class PostgreSqlModelCustomizer(ModelCustomizerDependencies depe
             .HasDatabaseName("ix_operation_runs_target_trgm")
             .HasMethod("gin")
             .HasOperators("gin_trgm_ops");
+        // The grid's search also matches who started a run.
+        runs.HasIndex(r => r.InitiatorName)
+            .HasDatabaseName("ix_operation_runs_initiator_name_trgm")
+            .HasMethod("gin")
+            .HasOperators("gin_trgm_ops");
+        // Milliseconds from start to completion, 0 without both (interval arithmetic on timestamptz is immutable).
+        runs.Property(r => r.DurationMs).HasComputedColumnSql(
+            "COALESCE(CAST(round(EXTRACT(EPOCH FROM completed_at - started_at) * 1000) AS bigint), 0)", stored: true);
     }
 }

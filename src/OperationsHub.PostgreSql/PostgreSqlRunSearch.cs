@@ -6,8 +6,8 @@ using OperationsHub.Core.Storage;
 namespace OperationsHub.PostgreSql;
 
 /// <summary>
-/// Grid reads on PostgreSQL: a target search is an ILIKE over the pg_trgm GIN index; the planner, with real statistics,
-/// chooses between it and the grid's other indexes itself.
+/// Grid reads on PostgreSQL: a search is an ILIKE over the target's and the initiator name's pg_trgm GIN indexes (or the
+/// operation types it names); the planner, with real statistics, chooses between them and the grid's other indexes.
 /// </summary>
 internal sealed class PostgreSqlRunSearch : IRunSearch
 {
@@ -19,7 +19,13 @@ internal sealed class PostgreSqlRunSearch : IRunSearch
         if (search.Text is { } text)
         {
             var pattern = RunSearch.ContainsPattern(text);
-            runs = runs.Where(r => r.Target != null && EF.Functions.ILike(r.Target, pattern, "\\"));
+            var types = search.Types.ToList();
+            runs = types.Count == 0
+                ? runs.Where(r => (r.Target != null && EF.Functions.ILike(r.Target, pattern, "\\"))
+                    || (r.InitiatorName != null && EF.Functions.ILike(r.InitiatorName, pattern, "\\")))
+                : runs.Where(r => (r.Target != null && EF.Functions.ILike(r.Target, pattern, "\\"))
+                    || (r.InitiatorName != null && EF.Functions.ILike(r.InitiatorName, pattern, "\\"))
+                    || types.Contains(r.Type));
         }
 
         return Task.FromResult(runs);

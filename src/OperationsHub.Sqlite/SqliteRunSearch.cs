@@ -7,9 +7,9 @@ using OperationsHub.Core.Storage;
 namespace OperationsHub.Sqlite;
 
 /// <summary>
-/// Grid reads on SQLite. Target search runs on the FTS5 trigram table <c>run_search</c> (kept by triggers), whose
-/// rowid is the run's id, so "newest first" is read straight off the index in order. Active-only views go through
-/// the small partial index that holds only queued and running runs.
+/// Grid reads on SQLite. Search runs on the FTS5 trigram table <c>run_search</c> (target, initiator name and type, kept
+/// by triggers), whose rowid is the run's id, so "newest first" is read straight off the index in order. Active-only
+/// views go through the small partial index that holds only queued and running runs.
 /// </summary>
 internal sealed class SqliteRunSearch : IRunSearch
 {
@@ -24,34 +24,56 @@ internal sealed class SqliteRunSearch : IRunSearch
         ArgumentNullException.ThrowIfNull(search);
         var text = search.Text;
         // Which side drives a text search: when other filters have an index of their own combination (or only the
-        // few active runs are wanted) and the text is common, the runs index finds the candidates and a LIKE checks
-        // each; otherwise the trigram index leads, read in the grid's order. Both match case-insensitive substrings.
+        // few active runs are wanted, or the order is not the run number's) and the text is common, the runs index
+        // finds the candidates and a LIKE checks each; otherwise the trigram index leads, read in the grid's order.
+        // Both match case-insensitive substrings. A type key under three characters has no trigram: the LIKE side.
         var runsDriven = search.ActiveOnly
-            || (text is not null && search.SelectiveFilters && await IsCommonTermAsync(db, text, cancellationToken));
+            || search.Types.Any(t => t.Length < 3)
+            || (text is not null && (search.SelectiveFilters || !search.RunNumberOrder) && await IsCommonTermAsync(db, search, cancellationToken));
         if (text is not null && !runsDriven)
         {
-            return db.Runs.FromSqlRaw(SearchSql(db), new SqliteParameter("phrase", Phrase(text)));
+            var found = db.Runs.FromSqlRaw(SearchSql(db), new SqliteParameter("query", MatchQuery(search)));
+            // The trigram phrase for a type key also matches longer keys that contain it: the exact set decides.
+            return search.Types.Count == 0 ? found : Like(found, text, search.Types);
         }
 
         var runs = search.ActiveOnly ? ActiveRuns(db) : db.Runs;
-        return text is null ? runs : runs.Where(r => r.Target != null && EF.Functions.Like(r.Target, RunSearch.ContainsPattern(text), "\\"));
+        return text is null ? runs : Like(runs, text, search.Types);
+    }
+
+    private static IQueryable<OperationRun> Like(IQueryable<OperationRun> runs, string text, IReadOnlyList<string> types)
+    {
+        var pattern = RunSearch.ContainsPattern(text);
+        var typeList = types.ToList();
+        return typeList.Count == 0
+            ? runs.Where(r => (r.Target != null && EF.Functions.Like(r.Target, pattern, "\\"))
+                || (r.InitiatorName != null && EF.Functions.Like(r.InitiatorName, pattern, "\\")))
+            : runs.Where(r => (r.Target != null && EF.Functions.Like(r.Target, pattern, "\\"))
+                || (r.InitiatorName != null && EF.Functions.Like(r.InitiatorName, pattern, "\\"))
+                || EF.Constant(typeList).Contains(r.Type));
     }
 
     /// <summary>
-    /// Whether the text matches many runs (of all tenants). A probe of the trigram index that stops at
+    /// Whether the search matches many runs (of all tenants). A probe of the trigram index that stops at
     /// <see cref="CommonTermThreshold"/>: the one case where a page load costs a second, cheap statement.
     /// </summary>
-    private async Task<bool> IsCommonTermAsync(HubDbContext db, string text, CancellationToken cancellationToken)
+    private async Task<bool> IsCommonTermAsync(HubDbContext db, RunSearch search, CancellationToken cancellationToken)
     {
-        var phrase = Phrase(text);
+        var query = MatchQuery(search);
         var threshold = CommonTermThreshold;
         var matches = await db.Database
-            .SqlQuery<int>($"SELECT COUNT(*) AS \"Value\" FROM (SELECT 1 FROM run_search WHERE run_search MATCH {phrase} LIMIT {threshold})")
+            .SqlQuery<int>($"SELECT COUNT(*) AS \"Value\" FROM (SELECT 1 FROM run_search WHERE run_search MATCH {query} LIMIT {threshold})")
             .ToListAsync(cancellationToken);
         return matches.Single() >= threshold;
     }
 
-    /// <summary>An FTS5 phrase: quotes doubled, so the text is searched for literally, never parsed as query syntax.</summary>
+    /// <summary>
+    /// The FTS5 query: the text as a phrase in the target and initiator columns, or a matched type key in the type
+    /// column. Phrases have their quotes doubled, so text is searched for literally, never parsed as query syntax.
+    /// </summary>
+    internal static string MatchQuery(RunSearch search) =>
+        string.Join(" OR ", search.Types.Select(t => "type : " + Phrase(t)).Prepend("{target initiator_name} : " + Phrase(search.Text!)));
+
     private static string Phrase(string text) => "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     /// <summary>
@@ -68,6 +90,6 @@ internal sealed class SqliteRunSearch : IRunSearch
         var entity = db.Model.FindEntityType(typeof(OperationRun))!;
         var columns = entity.GetProperties().Select(p => p.GetColumnName()).Select(c =>
             c == "id" ? "s.rowid AS \"id\"" : $"r.\"{c}\"");
-        return $"SELECT {string.Join(", ", columns)} FROM run_search s JOIN operation_runs r ON r.id = s.rowid WHERE run_search MATCH @phrase";
+        return $"SELECT {string.Join(", ", columns)} FROM run_search s JOIN operation_runs r ON r.id = s.rowid WHERE run_search MATCH @query";
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using OperationsHub.Core.Data;
 using OperationsHub.Core.Storage;
@@ -19,7 +20,8 @@ public sealed class SqliteStorageProvider : HubStorageProvider
         ArgumentNullException.ThrowIfNull(options);
         builder
             .UseSqlite(PrepareConnectionString(options.ConnectionString), sqlite => sqlite.MigrationsAssembly(MigrationsAssembly))
-            .AddInterceptors(new SqlitePragmaInterceptor());
+            .AddInterceptors(new SqlitePragmaInterceptor())
+            .ReplaceService<IModelCustomizer, SqliteModelCustomizer>();
     }
 
     public override void AddServices(IServiceCollection services)

@@ -148,12 +148,12 @@ public sealed class MonitoringHubTests(HubServer server) : IClassFixture<HubServ
         // Same-document navigations (history.pushState): wait for the address itself, not for a page load.
         await page.ClickAsync("[data-testid='summary-failed']");
         await Assertions.Expect(page).ToHaveURLAsync(Url("?outcome=failed&range=24h"));
-        await page.GetByLabel("Search run # or target").FillAsync("Baseline");
+        await page.GetByLabel("Search runs").FillAsync("Baseline");
         await Assertions.Expect(page).ToHaveURLAsync(Url("?outcome=failed&range=24h&q=Baseline"));
 
         await page.GoBackAsync(new() { WaitUntil = WaitUntilState.Commit });
         await Assertions.Expect(page).ToHaveURLAsync(Url("?outcome=failed&range=24h"));
-        await Assertions.Expect(page.GetByLabel("Search run # or target")).ToHaveValueAsync("");
+        await Assertions.Expect(page.GetByLabel("Search runs")).ToHaveValueAsync("");
         await page.GoBackAsync(new() { WaitUntil = WaitUntilState.Commit });
         await Assertions.Expect(page).ToHaveURLAsync(Url(""));
     }
@@ -177,24 +177,8 @@ public sealed class MonitoringHubTests(HubServer server) : IClassFixture<HubServ
         await page.Keyboard.PressAsync("Escape");
     }
 
-    private async Task<long> StartAsync(string type, string target, Dictionary<string, string> inputs, Dictionary<string, string>? identity = null)
-    {
-        var runs = server.Services.GetRequiredService<OperationRunService>();
-        var dbFactory = server.Services.GetRequiredService<IDbContextFactory<HubDbContext>>();
-        await using var db = await dbFactory.CreateDbContextAsync();
-        var tenant = await db.Tenants.SingleAsync(t => t.ExternalId == "contoso");
-        var owner = await db.Users.SingleAsync(u => u.Email == "owner@contoso.test");
-        var result = await runs.StartAsync(new StartRunRequest
-        {
-            TenantId = tenant.Id,
-            Type = type,
-            Target = target,
-            Inputs = inputs,
-            IdentityInputs = identity ?? new Dictionary<string, string> { ["test"] = Guid.NewGuid().ToString("N") },
-            Initiator = new RunInitiator(owner.Id, owner.DisplayName),
-        });
-        return result.Run.Id;
-    }
+    private Task<long> StartAsync(string type, string target, Dictionary<string, string> inputs, Dictionary<string, string>? identity = null) =>
+        server.StartRunAsync(type, target, inputs, identity);
 
     private async Task WaitForCompletionAsync(long runId)
     {

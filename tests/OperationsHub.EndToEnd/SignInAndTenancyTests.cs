@@ -127,14 +127,99 @@ public sealed class SignInAndTenancyTests(HubServer server) : IClassFixture<HubS
     }
 
     [Fact]
-    public async Task PhoneWidth_ShowsTheAppUsably()
+    public async Task PhoneWidth_FoldsTheFilters_AndShowsTheFirstRunsWithoutScrolling()
     {
-        var page = await server.NewPageAsync();
-        await page.SetViewportSizeAsync(390, 844);
-        await HubServer.SignInAsync(page, "owner@contoso.test", "/admin/t/contoso/operations");
+        await StartQuickRunsAsync(3);
+        var page = await server.NewPageAsync(width: 390, height: 844);
+        await HubServer.SignInAsync(page, "owner@contoso.test", "/admin/t/contoso/operations?status=completed&mine=true");
+        await page.Locator("tr.hub-run-row").First.WaitForAsync();
 
         var overflow = await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth > window.innerWidth + 1");
         await HubServer.ScreenshotAsync(page, "operations-phone");
         overflow.Should().BeFalse("nothing should force sideways scrolling at phone width");
+
+        // The five filters fold behind one button that says how many are set; the search stays.
+        var toggle = page.Locator("[data-testid='filters-toggle']");
+        (await toggle.TextContentAsync())!.Trim().Should().Be("Filters (2)");
+        (await toggle.GetAttributeAsync("aria-expanded")).Should().Be("false");
+        (await page.Locator("[data-testid='filter-status']").IsVisibleAsync()).Should().BeFalse();
+        (await page.Locator("[data-testid='filter-search']").IsVisibleAsync()).Should().BeTrue();
+        (await page.Locator("[data-testid='sort-select']").IsVisibleAsync()).Should().BeTrue("the header and its sort buttons are hidden on a phone");
+
+        // The first runs are on the first screen.
+        var rows = page.Locator("tr.hub-run-row");
+        var second = await rows.Nth(1).BoundingBoxAsync();
+        second.Should().NotBeNull();
+        (second!.Y + second.Height).Should().BeLessThan(844, "the first two runs are visible without scrolling");
+
+        // The app bar: the tenant's name on one line, the bell's badge inside the screen.
+        var tenant = await page.Locator("[data-testid='tenant-switcher']").BoundingBoxAsync();
+        tenant.Should().NotBeNull();
+        tenant!.Height.Should().BeLessThan(48, "the tenant's name does not wrap");
+        var badgeInside = await page.EvaluateAsync<bool>("""
+            () => [...document.querySelectorAll('.mud-appbar .mud-badge')].every(b => {
+                const r = b.getBoundingClientRect();
+                return r.right <= window.innerWidth && r.top >= 0;
+            })
+            """);
+        badgeInside.Should().BeTrue("the bell's badge is not clipped");
+
+        await toggle.ClickAsync();
+        await Assertions.Expect(page.Locator("[data-testid='filter-status']")).ToBeVisibleAsync();
+        (await toggle.GetAttributeAsync("aria-expanded")).Should().Be("true");
+        await HubServer.ScreenshotAsync(page, "operations-phone-filters");
+        (await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth > window.innerWidth + 1")).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task LaptopWidth_KeepsTheFiltersOnOneRow()
+    {
+        await StartQuickRunsAsync(2);
+        var page = await server.NewPageAsync(width: 1366, height: 768);
+        await HubServer.SignInAsync(page, "owner@contoso.test", "/admin/t/contoso/operations?status=completed");
+        await page.Locator("tr.hub-run-row").First.WaitForAsync();
+
+        (await page.Locator("[data-testid='filters-toggle']").IsVisibleAsync()).Should().BeFalse("wide screens show the filters themselves");
+        (await page.Locator("[data-testid='sort-select']").IsVisibleAsync()).Should().BeFalse("the column headers sort");
+        var tops = await page.EvaluateAsync<double[]>("""
+            () => ['filter-search', 'filter-status', 'filter-outcome', 'filter-type', 'filter-range', 'filter-mine', 'filter-clear']
+                .map(id => document.querySelector(`[data-testid='${id}']`))
+                .map(e => (e.closest('.mud-input-control') ?? e).getBoundingClientRect().top)
+            """);
+        await HubServer.ScreenshotAsync(page, "operations-1366");
+        tops.Should().HaveCount(7);
+        (tops.Max() - tops.Min()).Should().BeLessThan(24, "search, the five filters and Clear filters share one row at 1366 px");
+    }
+
+    [Fact]
+    public async Task Times_ShowInTheBrowsersTimeZone_WithUtcOnHover()
+    {
+        await StartQuickRunsAsync(1);
+        var page = await server.NewPageAsync(timezoneId: "Asia/Kolkata");
+        await HubServer.SignInAsync(page, "owner@contoso.test", "/admin/t/contoso/operations");
+        var first = page.Locator("tr.hub-run-row a[data-run]").First;
+        await first.ClickAsync();
+        var created = page.Locator("time").First;
+        await created.WaitForAsync();
+
+        (await created.InnerTextAsync()).Should().EndWith("UTC+05:30");
+        (await created.GetAttributeAsync("title")).Should().MatchRegex(@"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$");
+        var utc = DateTime.Parse((await created.GetAttributeAsync("datetime"))!, null, System.Globalization.DateTimeStyles.RoundtripKind).ToUniversalTime();
+        (await created.InnerTextAsync()).Should().StartWith(utc.AddHours(5.5).ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture));
+        await HubServer.ScreenshotAsync(page, "run-time-zone");
+
+        await page.GoBackAsync();
+        var hover = await page.Locator("td[data-label='Created'] span").First.GetAttributeAsync("title");
+        hover.Should().Contain("UTC+05:30 · ").And.EndWith(" UTC");
+    }
+
+    /// <summary>Runs that finish at once (the demo's own generator is off in tests), so the grid has rows.</summary>
+    private async Task StartQuickRunsAsync(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            await server.StartRunAsync(OperationsHub.Core.Samples.SampleOperations.DirectorySync, $"Layout check {i}",
+                new() { ["items"] = "2", ["item_delay_ms"] = "10" });
+        }
     }
 }

@@ -1,3 +1,4 @@
+using OperationsHub.Web.Features.Preferences;
 using Microsoft.Extensions.DependencyInjection;
 using OperationsHub.Core.Domain;
 using OperationsHub.Core.Feed;
@@ -75,6 +76,25 @@ public sealed class RunDetailViewTests : IAsyncLifetime
             .Add(v => v.RunId, runId));
         readonlyView.WaitForAssertion(() => readonlyView.Find("h1"));
         readonlyView.FindAll("[data-testid='cancel-run']").Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Times_ShowInTheViewersTimeZone_WithTheExactUtcTimeOnHover()
+    {
+        var created = new DateTime(2026, 7, 1, 12, 0, 5, DateTimeKind.Utc);
+        var runId = await _hub.CreateRunAsync(SampleOperations.Backup, RunStatus.Completed, RunOutcome.Succeeded, createdAt: created);
+
+        var view = _hub.Bunit.Render<RunDetailView>(p => p
+            .Add(v => v.Tenant, _hub.Tenant)
+            .Add(v => v.RunId, runId)
+            .AddCascadingValue(ViewerTime.For("America/New_York")));
+
+        view.WaitForAssertion(() => view.FindAll("time").Should().NotBeEmpty());
+        var first = view.FindAll("time")[0];
+        first.TextContent.Should().Be("2026-07-01 08:00:05 UTC-04:00", "New York keeps summer time in July");
+        first.GetAttribute("title").Should().Be("2026-07-01 12:00:05 UTC");
+        first.GetAttribute("datetime").Should().StartWith("2026-07-01T12:00:05");
+        view.Markup.Should().NotContain("12:00:05 UTC-", "no time shows as UTC dressed as local");
     }
 
     private IRenderedComponent<RunDetailView> Render(long runId, string? from = null) =>

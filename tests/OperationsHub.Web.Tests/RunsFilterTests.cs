@@ -31,6 +31,31 @@ public sealed class RunsFilterTests
         query.Should().Be("status=queued,running&outcome=partially_succeeded&type=backup,restore&mine=true&range=7d&q=Finance%20%26%20Co%3F&sort=oldest&page=5&size=50");
     }
 
+    [Theory]
+    [InlineData(RunsSort.Newest, "")]
+    [InlineData(RunsSort.Oldest, "sort=oldest")]
+    [InlineData(RunsSort.CreatedNewest, "sort=created-desc")]
+    [InlineData(RunsSort.CreatedOldest, "sort=created-asc")]
+    [InlineData(RunsSort.LongestFirst, "sort=duration-desc")]
+    [InlineData(RunsSort.ShortestFirst, "sort=duration-asc")]
+    public void Sort_RoundTripsThroughTheUrl(RunsSort sort, string query)
+    {
+        new RunsFilter { Sort = sort }.ToQuery().Should().Be(query);
+        RunsFilter.Parse(query, Known).Sort.Should().Be(sort);
+    }
+
+    [Theory]
+    [InlineData(RunsSort.Newest, RunsSortColumn.Run, RunsSort.Oldest)]
+    [InlineData(RunsSort.Oldest, RunsSortColumn.Run, RunsSort.Newest)]
+    [InlineData(RunsSort.Oldest, RunsSortColumn.Created, RunsSort.CreatedNewest)]
+    [InlineData(RunsSort.CreatedNewest, RunsSortColumn.Created, RunsSort.CreatedOldest)]
+    [InlineData(RunsSort.CreatedOldest, RunsSortColumn.Duration, RunsSort.LongestFirst)]
+    [InlineData(RunsSort.LongestFirst, RunsSortColumn.Duration, RunsSort.ShortestFirst)]
+    [InlineData(RunsSort.ShortestFirst, RunsSortColumn.Duration, RunsSort.LongestFirst)]
+    [InlineData(RunsSort.ShortestFirst, RunsSortColumn.Run, RunsSort.Newest)]
+    public void Toggle_StartsANewColumnDescending_AndFlipsTheCurrentOne(RunsSort current, RunsSortColumn column, RunsSort expected) =>
+        RunsFilter.Toggle(current, column).Should().Be(expected);
+
     [Fact]
     public void DefaultView_HasAnEmptyQuery() => new RunsFilter().ToQuery().Should().BeEmpty();
 

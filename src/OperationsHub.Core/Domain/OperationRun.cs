@@ -55,6 +55,13 @@ public sealed class OperationRun
 
     public DateTime UpdatedAt { get; set; }
 
+    /// <summary>
+    /// How long the run took, in milliseconds, for the grid's Duration sort: computed by the database from
+    /// <see cref="StartedAt"/> and <see cref="CompletedAt"/> (a generated column with an index), 0 for a run that has
+    /// not both started and completed. Never written by the hub.
+    /// </summary>
+    public long DurationMs { get; set; }
+
     public int Attempt { get; set; }
 
     public string? LeaseOwner { get; set; }

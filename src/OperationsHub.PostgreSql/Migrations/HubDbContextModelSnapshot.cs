@@ -161,6 +161,12 @@ namespace OperationsHub.PostgreSql.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<long>("DurationMs")
+                        .ValueGeneratedOnAddOrUpdate()
+                        .HasColumnType("bigint")
+                        .HasColumnName("duration_ms")
+                        .HasComputedColumnSql("COALESCE(CAST(round(EXTRACT(EPOCH FROM completed_at - started_at) * 1000) AS bigint), 0)", true);
+
                     b.Property<int>("FailedCount")
                         .HasColumnType("integer")
                         .HasColumnName("failed_count");
@@ -258,6 +264,12 @@ namespace OperationsHub.PostgreSql.Migrations
                         .HasDatabaseName("ix_operation_runs_queue")
                         .HasFilter("status = 'Queued'");
 
+                    b.HasIndex("InitiatorName")
+                        .HasDatabaseName("ix_operation_runs_initiator_name_trgm");
+
+                    NpgsqlIndexBuilderExtensions.HasMethod(b.HasIndex("InitiatorName"), "gin");
+                    NpgsqlIndexBuilderExtensions.HasOperators(b.HasIndex("InitiatorName"), new[] { "gin_trgm_ops" });
+
                     b.HasIndex("InitiatorUserId");
 
                     b.HasIndex("Target")
@@ -284,6 +296,8 @@ namespace OperationsHub.PostgreSql.Migrations
                         .HasDatabaseName("ix_operation_runs_identity_created");
 
                     b.HasIndex(new[] { "TenantId", "Id" }, "ix_operation_runs_tenant");
+
+                    b.HasIndex(new[] { "TenantId", "DurationMs", "Id" }, "ix_operation_runs_tenant_duration");
 
                     b.HasIndex(new[] { "TenantId", "InitiatorUserId", "Id" }, "ix_operation_runs_tenant_initiator");
 

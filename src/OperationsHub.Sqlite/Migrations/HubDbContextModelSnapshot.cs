@@ -151,6 +151,12 @@ namespace OperationsHub.Sqlite.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("created_at");
 
+                    b.Property<long>("DurationMs")
+                        .ValueGeneratedOnAddOrUpdate()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("duration_ms")
+                        .HasComputedColumnSql("CASE WHEN started_at IS NULL OR completed_at IS NULL THEN 0 ELSE CAST(round((julianday(completed_at) - julianday(started_at)) * 86400000.0) AS INTEGER) END", false);
+
                     b.Property<int>("FailedCount")
                         .HasColumnType("INTEGER")
                         .HasColumnName("failed_count");
@@ -261,6 +267,9 @@ namespace OperationsHub.Sqlite.Migrations
 
                     b.HasIndex("TenantId", "CreatedAt")
                         .HasDatabaseName("ix_operation_runs_tenant_created");
+
+                    b.HasIndex("TenantId", "DurationMs")
+                        .HasDatabaseName("ix_operation_runs_tenant_duration");
 
                     b.HasIndex("TenantId", "InitiatorUserId")
                         .HasDatabaseName("ix_operation_runs_tenant_initiator");

@@ -72,7 +72,9 @@ public class HubServer : IAsyncLifetime
     }
 
     /// <param name="storageState">Cookies of a context that already signed in (from <c>StorageStateAsync</c>), to skip the form.</param>
-    public async Task<IPage> NewPageAsync(string colorScheme = "light", bool bypassCsp = false, string? storageState = null)
+    /// <param name="timezoneId">The browser's time zone (IANA id); UTC by default, so times read the same on every machine.</param>
+    public async Task<IPage> NewPageAsync(string colorScheme = "light", bool bypassCsp = false, string? storageState = null,
+        int width = 1280, int height = 800, string timezoneId = "UTC")
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
@@ -80,11 +82,32 @@ public class HubServer : IAsyncLifetime
             // Only for axe, which injects its script into the page.
             BypassCSP = bypassCsp,
             BaseURL = BaseAddress.ToString(),
-            ViewportSize = new ViewportSize { Width = 1280, Height = 800 },
+            ViewportSize = new ViewportSize { Width = width, Height = height },
+            TimezoneId = timezoneId,
             ColorScheme = colorScheme == "dark" ? ColorScheme.Dark : ColorScheme.Light,
         });
         context.SetDefaultTimeout(15_000);
         return await context.NewPageAsync();
+    }
+
+    /// <summary>Starts a run in contoso as the owner, through the hub's own start service, and returns its number.</summary>
+    public async Task<long> StartRunAsync(string type, string target, Dictionary<string, string> inputs, Dictionary<string, string>? identity = null)
+    {
+        var runs = Services.GetRequiredService<OperationsHub.Core.Runs.OperationRunService>();
+        var dbFactory = Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<OperationsHub.Core.Data.HubDbContext>>();
+        await using var db = await dbFactory.CreateDbContextAsync();
+        var tenant = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(db.Tenants, t => t.ExternalId == "contoso");
+        var owner = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(db.Users, u => u.Email == "owner@contoso.test");
+        var result = await runs.StartAsync(new OperationsHub.Core.Runs.StartRunRequest
+        {
+            TenantId = tenant.Id,
+            Type = type,
+            Target = target,
+            Inputs = inputs,
+            IdentityInputs = identity ?? new Dictionary<string, string> { ["test"] = Guid.NewGuid().ToString("N") },
+            Initiator = new OperationsHub.Core.Runs.RunInitiator(owner.Id, owner.DisplayName),
+        });
+        return result.Run.Id;
     }
 
     /// <summary>Signs in through the real form and waits until the landing page's circuit is interactive.</summary>

@@ -42,6 +42,7 @@ public sealed class HubComponentContext : IAsyncDisposable
         var services = Bunit.Services;
         services.AddSingleton<IConfiguration>(configuration);
         services.AddLogging();
+        services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(Logs);
         services.AddMudServices(options =>
         {
             options.SnackbarConfiguration.ShowTransitionDuration = 0;
@@ -66,6 +67,9 @@ public sealed class HubComponentContext : IAsyncDisposable
     }
 
     public BunitContext Bunit { get; } = new();
+
+    /// <summary>Warnings and errors the hub (and EF Core under it) logged during the test.</summary>
+    public CapturedLogs Logs { get; } = new();
 
     public FakeChangeFeed Feed { get; } = new();
 

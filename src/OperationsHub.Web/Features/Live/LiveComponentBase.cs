@@ -17,6 +17,10 @@ public abstract class LiveComponentBase : ComponentBase, IDisposable
     [Inject]
     private IRunChangeFeed Feed { get; set; } = default!;
 
+    /// <summary>The viewer's time zone, cascaded from the root of the page (UTC when the browser did not say).</summary>
+    [CascadingParameter]
+    protected OperationsHub.Web.Features.Preferences.ViewerTime Viewer { get; set; } = OperationsHub.Web.Features.Preferences.ViewerTime.Utc;
+
     [Inject]
     private CircuitConnection Connection { get; set; } = default!;
 

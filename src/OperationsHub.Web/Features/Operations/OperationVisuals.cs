@@ -78,9 +78,6 @@ public static class OperationVisuals
         };
     }
 
-    public static string Exact(DateTime? at) =>
-        at is { } value ? value.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + " UTC" : "—";
-
     public static string Duration(TimeSpan? span)
     {
         if (span is not { } d || d < TimeSpan.Zero)

@@ -14,10 +14,27 @@ public enum RunTimeRange
     Last30Days,
 }
 
+/// <summary>The grid's order: by run number (the default, newest first), by creation time, or by duration.</summary>
 public enum RunsSort
 {
     Newest,
     Oldest,
+    CreatedNewest,
+    CreatedOldest,
+
+    /// <summary>Longest finished runs first; runs without a duration (queued, running, never started) last.</summary>
+    LongestFirst,
+
+    /// <summary>Runs without a duration first, then the shortest.</summary>
+    ShortestFirst,
+}
+
+/// <summary>The grid columns that sort.</summary>
+public enum RunsSortColumn
+{
+    Run,
+    Created,
+    Duration,
 }
 
 /// <summary>
@@ -93,7 +110,7 @@ public sealed record RunsFilter
                 _ => RunTimeRange.All,
             },
             Text = string.IsNullOrEmpty(text) ? null : text.Length > MaxTextLength ? text[..MaxTextLength] : text,
-            Sort = One("sort") == "oldest" ? RunsSort.Oldest : RunsSort.Newest,
+            Sort = ParseSort(One("sort")),
             Page = page,
             PageSize = size,
         };
@@ -133,9 +150,9 @@ public sealed record RunsFilter
             parts.Add(new("q", Text));
         }
 
-        if (Sort == RunsSort.Oldest)
+        if (Sort != RunsSort.Newest)
         {
-            parts.Add(new("sort", "oldest"));
+            parts.Add(new("sort", SortKey(Sort)));
         }
 
         if (Page > 0)
@@ -150,6 +167,53 @@ public sealed record RunsFilter
 
         return QueryHelpers.AddQueryString("", parts).TrimStart('?');
     }
+
+    /// <summary>The sort's column.</summary>
+    public static RunsSortColumn ColumnOf(RunsSort sort) => sort switch
+    {
+        RunsSort.CreatedNewest or RunsSort.CreatedOldest => RunsSortColumn.Created,
+        RunsSort.LongestFirst or RunsSort.ShortestFirst => RunsSortColumn.Duration,
+        _ => RunsSortColumn.Run,
+    };
+
+    /// <summary>Ascending (oldest, shortest first)?</summary>
+    public static bool IsAscending(RunsSort sort) => sort is RunsSort.Oldest or RunsSort.CreatedOldest or RunsSort.ShortestFirst;
+
+    /// <summary>
+    /// What clicking a column's header does: a new column starts descending (newest, longest first), the current
+    /// column flips its direction.
+    /// </summary>
+    public static RunsSort Toggle(RunsSort current, RunsSortColumn column) => (column, ColumnOf(current) == column && !IsAscending(current)) switch
+    {
+        (RunsSortColumn.Created, true) => RunsSort.CreatedOldest,
+        (RunsSortColumn.Created, false) => RunsSort.CreatedNewest,
+        (RunsSortColumn.Duration, true) => RunsSort.ShortestFirst,
+        (RunsSortColumn.Duration, false) => RunsSort.LongestFirst,
+        (_, true) => RunsSort.Oldest,
+        _ => RunsSort.Newest,
+    };
+
+    /// <summary>The sort's key in the URL; the default (run number, newest first) has none.</summary>
+    public static string SortKey(RunsSort sort) => sort switch
+    {
+        RunsSort.Oldest => "oldest",
+        RunsSort.CreatedNewest => "created-desc",
+        RunsSort.CreatedOldest => "created-asc",
+        RunsSort.LongestFirst => "duration-desc",
+        RunsSort.ShortestFirst => "duration-asc",
+        _ => "newest",
+    };
+
+    /// <summary>The sort a URL key names; the default for anything else.</summary>
+    public static RunsSort ParseSort(string? value) => value switch
+    {
+        "oldest" => RunsSort.Oldest,
+        "created-desc" => RunsSort.CreatedNewest,
+        "created-asc" => RunsSort.CreatedOldest,
+        "duration-desc" => RunsSort.LongestFirst,
+        "duration-asc" => RunsSort.ShortestFirst,
+        _ => RunsSort.Newest,
+    };
 
     public static string StatusKey(RunStatus status) => status.ToString().ToLowerInvariant();
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.EntityFrameworkCore;
 using OperationsHub.Core.Data;
 using OperationsHub.Core.Domain;
+using OperationsHub.Core.Operations;
 using OperationsHub.Core.Sanitization;
 using OperationsHub.Core.Storage;
 
@@ -29,9 +30,9 @@ public sealed record RunsSummary(int Queued, int Running, int FailedLastDay);
 /// <summary>
 /// The runs grid's reads, shaped by the screen. Each user action costs one SQL statement: the page and its (capped)
 /// count travel together. Every filter has an index that keeps the grid's order (see HubDbContext and each provider),
-/// target search uses the provider's trigram index (<see cref="IRunSearch"/>), and counting stops at <see cref="CountCap"/>, so no view of a million-run tenant scans it all.
+/// search (target, initiator, operation name) uses the provider's trigram index (<see cref="IRunSearch"/>), and counting stops at <see cref="CountCap"/>, so no view of a million-run tenant scans it all.
 /// </summary>
-public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, IRunSearch search, TimeProvider time)
+public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, IRunSearch search, OperationTypeRegistry registry, TimeProvider time)
 {
     /// <summary>Counting stops here; beyond it the grid says "10,000+" and asks for a narrower filter.</summary>
     public const int CountCap = 10_000;
@@ -43,11 +44,12 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, IRu
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var filtered = await FilteredAsync(db, tenantId, userId, filter, cancellationToken);
-        // Run numbers grow with creation time, so "newest first" is "highest id first": the order every grid index
-        // already keeps (rowid within equal keys), which lets SQLite stop after one page instead of sorting.
-        var ordered = filter.Sort == RunsSort.Oldest
-            ? filtered.OrderBy(r => r.Id)
-            : filtered.OrderByDescending(r => r.Id);
+        var ordered = Ordered(filtered, filter.Sort);
+        // A count has no order: for the Created and Duration sorts it takes the run-number path, on which a search
+        // is counted in its trigram index rather than by checking the text of every run in the sort's index.
+        var counted = RunsFilter.ColumnOf(filter.Sort) == RunsSortColumn.Run
+            ? filtered
+            : await FilteredAsync(db, tenantId, userId, filter with { Sort = RunsSort.Newest }, cancellationToken);
         var skip = filter.Page * filter.PageSize;
         if (skip >= CountCap)
         {
@@ -62,16 +64,31 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, IRu
                 Row = new RunGridRow(r.Id, r.Type, r.Status, r.Outcome, r.Target, r.InitiatorName, r.CreatedAt, r.StartedAt,
                     r.CompletedAt, r.ProcessedCount, r.TotalCount, r.Version),
                 // Uncorrelated, so SQLite evaluates it once for the statement: page and count in one round trip.
-                Count = filtered.Take(CountCap + 1).Count(),
+                Count = counted.Take(CountCap + 1).Count(),
             })
             .ToListAsync(cancellationToken);
 
         // No rows on the first page means no matches; only a page past the end needs its own count.
         var count = page.Count > 0 ? page[0].Count
             : skip == 0 ? 0
-            : await filtered.Take(CountCap + 1).CountAsync(cancellationToken);
+            : await counted.Take(CountCap + 1).CountAsync(cancellationToken);
         return new RunGridPage(page.Select(p => p.Row).ToList(), Math.Min(count, CountCap), count > CountCap);
     }
+
+    /// <summary>
+    /// The grid's order, the run number breaking ties. "Newest first" is "highest id first": the order every grid
+    /// index already keeps (rowid within equal keys), which lets SQLite stop after one page instead of sorting. The
+    /// Created and Duration sorts read their own index, (tenant_id, created_at) and (tenant_id, duration_ms).
+    /// </summary>
+    private static IOrderedQueryable<OperationRun> Ordered(IQueryable<OperationRun> runs, RunsSort sort) => sort switch
+    {
+        RunsSort.Oldest => runs.OrderBy(r => r.Id),
+        RunsSort.CreatedNewest => runs.OrderByDescending(r => r.CreatedAt).ThenByDescending(r => r.Id),
+        RunsSort.CreatedOldest => runs.OrderBy(r => r.CreatedAt).ThenBy(r => r.Id),
+        RunsSort.LongestFirst => runs.OrderByDescending(r => r.DurationMs).ThenByDescending(r => r.Id),
+        RunsSort.ShortestFirst => runs.OrderBy(r => r.DurationMs).ThenBy(r => r.Id),
+        _ => runs.OrderByDescending(r => r.Id),
+    };
 
     /// <summary>How many of the runs <paramref name="runIds"/> match the filter (for "N new runs").</summary>
     public async Task<int> CountAmongAsync(
@@ -118,6 +135,10 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, IRu
             .FirstOrDefaultAsync(cancellationToken) ?? 0;
     }
 
+    /// <summary>The registered types whose display name contains the text ("restore" finds Restore's runs).</summary>
+    private List<string> TypesNamed(string text) =>
+        [.. registry.All.Where(d => d.DisplayName.Contains(text, StringComparison.OrdinalIgnoreCase)).Select(d => d.Type).Order(StringComparer.Ordinal)];
+
     /// <summary>"123" or "#123": a run number.</summary>
     public static bool TryParseRunNumber(string text, out long runId) =>
         long.TryParse(text.TrimStart('#'), NumberStyles.None, CultureInfo.InvariantCulture, out runId) && runId > 0;
@@ -144,7 +165,12 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, IRu
         // Filter pairs that have an index of their own: the provider may let that index lead a common search term.
         var selective = (filter.Types.Count > 0 && filter.Outcomes.Count > 0)
             || (filter.MineOnly && (filter.Types.Count > 0 || filter.Outcomes.Count > 0));
-        var query = (await search.RunsAsync(db, new RunSearch(text, activeOnly, selective), cancellationToken))
+        var runSearch = new RunSearch(text, activeOnly, selective)
+        {
+            Types = text is null ? [] : TypesNamed(text),
+            RunNumberOrder = RunsFilter.ColumnOf(filter.Sort) == RunsSortColumn.Run,
+        };
+        var query = (await search.RunsAsync(db, runSearch, cancellationToken))
             .AsNoTracking()
             .Where(r => r.TenantId == tenantId);
 

@@ -112,7 +112,7 @@ public sealed partial class RunsView
         }
 
         Show(read, wanted, page);
-        if (wanted.Page == 0 && wanted.Sort == RunsSort.Newest)
+        if (ShowsNewest(wanted))
         {
             _newRuns = 0;
             _newIds.Clear();
@@ -133,8 +133,21 @@ public sealed partial class RunsView
         await LoadAsync();
     }
 
-    private Task ToggleSortAsync() =>
-        ApplyFilterAsync(_filter with { Sort = _filter.Sort == RunsSort.Oldest ? RunsSort.Newest : RunsSort.Oldest, Page = 0 });
+    private Task SortByAsync(RunsSortColumn column) =>
+        ApplyFilterAsync(_filter with { Sort = RunsFilter.Toggle(_filter.Sort, column), Page = 0 });
+
+    private Task ChangeSortAsync(ChangeEventArgs e) =>
+        ApplyFilterAsync(_filter with { Sort = RunsFilter.ParseSort(e.Value as string), Page = 0 });
+
+    private static string SortTitle(RunsSort sort) => sort switch
+    {
+        RunsSort.Oldest => "Oldest run first",
+        RunsSort.CreatedNewest => "Newest created first",
+        RunsSort.CreatedOldest => "Oldest created first",
+        RunsSort.LongestFirst => "Longest first",
+        RunsSort.ShortestFirst => "Shortest first",
+        _ => "Newest run first",
+    };
 
     private Task GoToPageAsync(int page) => ApplyFilterAsync(_filter with { Page = Math.Clamp(page, 0, LastPage) });
 
@@ -161,6 +174,9 @@ public sealed partial class RunsView
         }
     }
 
+    /// <summary>The first page, newest first (by run number or creation): new runs appear on it as they come.</summary>
+    private static bool ShowsNewest(RunsFilter filter) => filter.Page == 0 && filter.Sort is (RunsSort.Newest or RunsSort.CreatedNewest);
+
     private Task ShowNewestAsync() => ApplyFilterAsync(_filter with { Page = 0, Sort = RunsSort.Newest });
 
     /// <summary>A throttled batch of this tenant's changes (or, after a reconnect, an overflow: reload everything).</summary>
@@ -173,14 +189,16 @@ public sealed partial class RunsView
         }
 
         _summary = await SummaryAsync();
-        var atHead = _filter.Page == 0 && _filter.Sort == RunsSort.Newest;
+        var atHead = ShowsNewest(_filter);
+        // Sorted by duration, any run that finishes may move into (or out of) the page shown: re-read it.
+        var reorders = RunsFilter.ColumnOf(_filter.Sort) == RunsSortColumn.Duration;
         var touchesPage = batch.Overflowed || batch.Changes.Any(c => _rowIds.Contains(c.RunId));
-        if (atHead || touchesPage)
+        if (atHead || reorders || touchesPage)
         {
             await RefreshShownPageAsync();
         }
 
-        if (atHead)
+        if (atHead || reorders)
         {
             return;
         }
