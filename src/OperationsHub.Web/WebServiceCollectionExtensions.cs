@@ -13,7 +13,7 @@ internal static class WebServiceCollectionExtensions
     {
         services.AddRazorComponents().AddInteractiveServerComponents();
         // Toasts at the bottom right, clear of the app bar and the notification panel.
-        services.AddMudServices(options => options.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomRight);
+        services.AddMudServices(options => options.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomLeft);
         services.AddHttpContextAccessor();
         services.AddProblemDetails();
         services.AddSingleton<TenantAccess>();

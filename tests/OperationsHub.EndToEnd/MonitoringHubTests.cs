@@ -103,6 +103,20 @@ public sealed class MonitoringHubTests(HubServer server) : IClassFixture<HubServ
         await page.WaitForFunctionAsync("() => [...document.querySelectorAll('.mud-snackbar')].every(e => e.getAnimations({ subtree: true }).every(a => a.playState !== 'running'))");
         await HubServer.ScreenshotAsync(page, $"dashboard-toasts-{scheme}");
 
+        // Toasts never cover a control of the page: no visible button, link, input or select of the page meets one.
+        var covered = await page.EvaluateAsync<string[]>("""
+            () => {
+                const toasts = [...document.querySelectorAll('.mud-snackbar')].map(t => t.getBoundingClientRect());
+                const meets = (r, t) => r.left < t.right && r.right > t.left && r.top < t.bottom && r.bottom > t.top;
+                return [...document.querySelectorAll('#main-content button, #main-content a[href], #main-content input, #main-content select')]
+                    .filter(e => e.getClientRects().length > 0)
+                    .filter(e => toasts.some(t => meets(e.getBoundingClientRect(), t)))
+                    .map(e => e.outerHTML.slice(0, 100));
+            }
+            """);
+        (await page.Locator(".mud-snackbar").CountAsync()).Should().BeGreaterThanOrEqualTo(2);
+        covered.Should().BeEmpty("toasts keep clear of the page's controls");
+
         AssertNoSeriousViolations(await page.RunAxe(), "dashboard with toasts", scheme);
     }
 

@@ -28,21 +28,32 @@ public sealed class NotificationCenterTests : IAsyncLifetime
         await AddNotificationAsync(runId, NotificationKinds.Completed, RunOutcome.Failed, "Backup failed");
         await _hub.Feed.PushAsync(new RunChanged(runId, _hub.Tenant.TenantId, _hub.Owner.UserId, 3));
 
-        bell.WaitForAssertion(() => Label(bell).Should().Be("Notifications, 2 unread"));
         bell.WaitForAssertion(() => _hub.ToastTexts().Should().ContainSingle().Which.Should().Contain("Backup failed"));
+        Label(bell).Should().Be("Notifications, 1 unread", "the run's end joins its queued entry: one story, one entry");
+
+        var second = await _hub.CreateRunAsync(SampleOperations.Restore);
+        await AddNotificationAsync(second, NotificationKinds.Queued, RunOutcome.Pending, "Restore queued");
+        await _hub.Feed.PushAsync(new RunChanged(second, _hub.Tenant.TenantId, _hub.Owner.UserId, 1));
+        bell.WaitForAssertion(() => Label(bell).Should().Be("Notifications, 2 unread"));
     }
 
     [Fact]
-    public async Task Panel_ListsNewestFirst_MarksOneAndAllRead()
+    public async Task Panel_ListsOneEntryPerRun_NewestFirst_MarksOneAndAllRead()
     {
         var runId = await _hub.CreateRunAsync(SampleOperations.Backup);
         await AddNotificationAsync(runId, NotificationKinds.Queued, RunOutcome.Pending, "Backup queued");
+        var restore = await _hub.CreateRunAsync(SampleOperations.Restore);
+        await AddNotificationAsync(restore, NotificationKinds.Queued, RunOutcome.Pending, "Restore queued");
         await AddNotificationAsync(runId, NotificationKinds.Completed, RunOutcome.Succeeded, "Backup succeeded");
         var bell = _hub.Bunit.Render<NotificationCenter>(p => p.Add(c => c.UserId, _hub.Owner.UserId));
+        bell.WaitForAssertion(() => Label(bell).Should().Be("Notifications, 2 unread"));
 
         bell.Find("[data-testid='notification-bell']").Click();
-        bell.WaitForAssertion(() => bell.FindAll("[data-notification]").Should().HaveCount(2));
-        bell.FindAll("[data-notification]")[0].TextContent.Should().Contain("Backup succeeded");
+        bell.WaitForAssertion(() => bell.FindAll("[data-notification]").Should().HaveCount(2, "one entry per run"));
+        var entries = bell.FindAll("[data-notification]");
+        entries[0].TextContent.Should().Contain("Backup succeeded").And.Contain($"#{runId}").And.NotContain("Backup queued");
+        entries[0].QuerySelector("[data-testid='notification-story']")!.TextContent.Should().Contain("queued just now").And.Contain("ended just now");
+        entries[1].TextContent.Should().Contain("Restore queued").And.Contain($"#{restore}");
 
         bell.FindAll("[data-testid='mark-read']")[0].Click();
         bell.WaitForAssertion(() => Label(bell).Should().Be("Notifications, 1 unread"));

@@ -15,7 +15,8 @@ public sealed record NotificationRow(
     long RunId,
     string TenantExternalId,
     string TenantName,
-    string? Target = null)
+    string? Target = null,
+    DateTime? QueuedAt = null)
 {
     public string RunLink => Tenants.HubLinks.Run(TenantExternalId, RunId);
 }
@@ -23,6 +24,9 @@ public sealed record NotificationRow(
 /// <summary>
 /// A user's notifications: rows the engine wrote for the runs that user started. Every call is scoped to the
 /// signed-in user's id inside the query, so no id a client sends can reach someone else's notifications.
+/// The bell reads them as one entry per run: a run's newest notification (its end, once it ended) stands for the
+/// run's story, says when it was queued, is unread while any of the run's notifications is, and marking it read
+/// marks them all; the unread count counts such entries.
 /// </summary>
 public sealed class NotificationQueries(IDbContextFactory<HubDbContext> dbFactory, TimeProvider time)
 {
@@ -31,10 +35,10 @@ public sealed class NotificationQueries(IDbContextFactory<HubDbContext> dbFactor
     public async Task<int> CountUnreadAsync(long userId, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        return await db.Notifications.CountAsync(n => n.UserId == userId && n.ReadAt == null, cancellationToken);
+        return await db.Notifications.Where(n => n.UserId == userId && n.ReadAt == null).Select(n => n.RunId).Distinct().CountAsync(cancellationToken);
     }
 
-    /// <summary>Newest first; <paramref name="take"/> is bounded.</summary>
+    /// <summary>One entry per run, newest first; <paramref name="take"/> (entries) is bounded.</summary>
     public async Task<IReadOnlyList<NotificationRow>> GetNewestAsync(long userId, int take, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
@@ -64,11 +68,16 @@ public sealed class NotificationQueries(IDbContextFactory<HubDbContext> dbFactor
     /// <summary>Toasts read at once at most; the rest come with the next read.</summary>
     public const int MaxToastsPerRead = 20;
 
+    /// <summary>
+    /// Marks the entry read: the user's notifications about the same run as <paramref name="notificationId"/>, up to
+    /// it. An entry read while its run was queued stays news when the run ends later.
+    /// </summary>
     public async Task<bool> MarkReadAsync(long userId, long notificationId, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcDateTime;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        return await db.Notifications.Where(n => n.Id == notificationId && n.UserId == userId && n.ReadAt == null)
+        var run = db.Notifications.Where(x => x.Id == notificationId && x.UserId == userId).Select(x => x.RunId);
+        return await db.Notifications.Where(n => n.UserId == userId && n.ReadAt == null && n.Id <= notificationId && run.Contains(n.RunId))
             .ExecuteUpdateAsync(s => s.SetProperty(n => n.ReadAt, now), cancellationToken) > 0;
     }
 
@@ -80,10 +89,20 @@ public sealed class NotificationQueries(IDbContextFactory<HubDbContext> dbFactor
             .ExecuteUpdateAsync(s => s.SetProperty(n => n.ReadAt, now), cancellationToken);
     }
 
-    private static IQueryable<NotificationRow> Rows(
-        HubDbContext db, long userId, System.Linq.Expressions.Expression<Func<UserNotification, bool>>? filter = null) =>
-        from n in db.Notifications.AsNoTracking().Where(n => n.UserId == userId).Where(filter ?? (n => true))
+    /// <summary>
+    /// Each run's newest notification of the user's (no later one for the same run), with the run's queued time and
+    /// read state folded in. A run has at most two notifications, found through the run-id index.
+    /// </summary>
+    private static IQueryable<NotificationRow> Rows(HubDbContext db, long userId) =>
+        from n in db.Notifications.AsNoTracking().Where(n => n.UserId == userId)
+        where !db.Notifications.Any(o => o.UserId == userId && o.RunId == n.RunId && o.Id > n.Id)
         join t in db.Tenants on n.TenantId equals t.Id
         orderby n.Id descending
-        select new NotificationRow(n.Id, n.Kind, n.Outcome, n.Title, n.Body, n.CreatedAt, n.ReadAt, n.RunId, t.ExternalId, t.Name);
+        let unread = db.Notifications.Any(o => o.UserId == userId && o.RunId == n.RunId && o.ReadAt == null)
+        select new NotificationRow(n.Id, n.Kind, n.Outcome, n.Title, n.Body, n.CreatedAt, unread ? null : n.ReadAt, n.RunId,
+            t.ExternalId, t.Name, null,
+            n.Kind == NotificationKinds.Completed
+                ? db.Notifications.Where(o => o.UserId == userId && o.RunId == n.RunId && o.Kind == NotificationKinds.Queued)
+                    .Select(o => (DateTime?)o.CreatedAt).FirstOrDefault()
+                : null);
 }
