@@ -81,6 +81,19 @@ public sealed class EntraIdTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnonymousApiCall_Gets401WithAChallengeAndProblemDetails_NeverARedirectToTheAuthority()
+    {
+        using var client = _app.CreateClientFor(null);
+
+        using var response = await client.GetAsync("/api/t/alpha/operations/1", TestContext.Current.CancellationToken);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        response.Headers.Location.Should().BeNull();
+        response.Headers.WwwAuthenticate.Should().ContainSingle().Which.Scheme.Should().Be("Cookie");
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+    }
+
+    [Fact]
     public async Task FirstSignIn_CreatesAUserWithNoMemberships_AndLaterSignInsFindIt()
     {
         var provisioning = _app.Services.GetRequiredService<EntraUserProvisioning>();

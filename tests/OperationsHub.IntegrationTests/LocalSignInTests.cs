@@ -184,6 +184,8 @@ public sealed class LocalSignInTests : IAsyncLifetime
         page.Headers.Location!.OriginalString.Should().StartWith("/account/login");
         using var api = await GetWithCookieAsync(thief, $"/api/t/alpha/operations/{_app.World.AlphaRunId}", copied);
         api.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        api.Headers.WwwAuthenticate.Should().ContainSingle().Which.Scheme.Should().Be("Cookie");
+        api.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
         // Nor does the copy renew itself by sliding expiry: the only cookie it gets back is the one that deletes it.
         foreach (var response in new[] { page, api })
         {

@@ -40,5 +40,7 @@ public sealed class RefusalAndRedirectTests : IAsyncLifetime
         var problem = await response.Content.ReadFromJsonAsync<Microsoft.AspNetCore.Mvc.ProblemDetails>(TestContext.Current.CancellationToken);
         problem!.Status.Should().Be(401);
         problem.Title.Should().Be("Sign in first.");
+        response.Headers.WwwAuthenticate.Should().ContainSingle().Which.ToString()
+            .Should().Be("Cookie realm=\"OperationsHub\", form-action=\"/account/login\", cookie-name=\"opshub.auth\"");
     }
 }

@@ -120,7 +120,12 @@ public abstract class RunsApiTests(TestProvider provider) : IAsyncLifetime
 
         response.StatusCode.Should().Be(expected);
         response.Headers.Location.Should().BeNull("an API never redirects");
-        if (expected is HttpStatusCode.Forbidden or HttpStatusCode.NotFound)
+        if (expected == HttpStatusCode.Unauthorized)
+        {
+            response.Headers.WwwAuthenticate.Should().ContainSingle("a 401 says how to authenticate").Which.Scheme.Should().Be("Cookie");
+        }
+
+        if (expected is HttpStatusCode.Forbidden or HttpStatusCode.NotFound or HttpStatusCode.Unauthorized)
         {
             response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
             (await Json(response)).GetProperty("status").GetInt32().Should().Be((int)expected);

@@ -158,13 +158,24 @@ internal static class RunsApi
 
     private static IResult Refusal(CommandStatus status, string? message) => status switch
     {
-        CommandStatus.Unauthenticated => Problem(StatusCodes.Status401Unauthorized, "Sign in first.", null),
+        CommandStatus.Unauthenticated => new Challenge(Problem(StatusCodes.Status401Unauthorized, "Sign in first.",
+            "This API needs a signed-in session; the one this request carried has ended.")),
         CommandStatus.NotFound => Problem(StatusCodes.Status404NotFound, "Not found.", "The tenant or run does not exist."),
         CommandStatus.Conflict => Problem(StatusCodes.Status409Conflict, "Conflict.", message),
         CommandStatus.Unavailable => new RetryAfter(
             Problem(StatusCodes.Status503ServiceUnavailable, "The hub is busy; try again shortly.", message), Seconds: 5),
         _ => Problem(StatusCodes.Status403Forbidden, "Forbidden.", message ?? "You do not have access to this tenant or run."),
     };
+
+    /// <summary>A 401 with its WWW-Authenticate header, as the authentication handler's own 401 has.</summary>
+    private sealed record Challenge(IResult Inner) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.WWWAuthenticate = Auth.AuthenticationSetup.ApiChallenge;
+            return Inner.ExecuteAsync(httpContext);
+        }
+    }
 
     /// <summary>A result with a Retry-After header: a busy database is a passing condition.</summary>
     private sealed record RetryAfter(IResult Inner, int Seconds) : IResult

@@ -152,10 +152,22 @@ public static class AuthenticationSetup
     internal static string PathOnly(string redirectUri) =>
         Uri.TryCreate(redirectUri, UriKind.Absolute, out var absolute) ? absolute.PathAndQuery + absolute.Fragment : redirectUri;
 
+    /// <summary>
+    /// What a 401 from the API asks for (RFC 9110 requires the header): today the API takes the hub's session cookie,
+    /// got by signing in at the login page, so the challenge says so (the "Cookie" scheme of the HTTP cookie-auth
+    /// draft). When the API takes tokens, their scheme comes first.
+    /// </summary>
+    internal static string ApiChallenge { get; } = $"Cookie realm=\"OperationsHub\", form-action=\"{LoginPath}\", cookie-name=\"opshub.auth\"";
+
     /// <summary>An API refusal as RFC 7807 problem details, the same shape as the API's own answers.</summary>
     private static Task WriteApiRefusalAsync(HttpContext context, int status)
     {
         context.Response.StatusCode = status;
+        if (status == StatusCodes.Status401Unauthorized)
+        {
+            context.Response.Headers.WWWAuthenticate = ApiChallenge;
+        }
+
         var problem = status == StatusCodes.Status401Unauthorized
             ? new Microsoft.AspNetCore.Mvc.ProblemDetails
             {
