@@ -12,13 +12,14 @@ using OperationsHub.Core;
 using OperationsHub.Core.Data;
 using OperationsHub.Core.Domain;
 using OperationsHub.Core.Samples;
+using OperationsHub.PostgreSql;
 using OperationsHub.Sqlite;
 using OperationsHub.Web.Features.Operations;
 
 namespace OperationsHub.Bench;
 
 /// <summary>
-/// The runs grid on a tenant with a million runs: every filter the grid offers, alone and combined, at the first,
+/// The runs grid on a tenant with a million runs, on SQLite (<c>grid</c>) or PostgreSQL (<c>grid-pg</c>): every filter the grid offers, alone and combined, at the first,
 /// a middle and the last reachable page. Prints p50 / p95 / max per scenario and over all of them, and how many SQL
 /// statements one page load costs.
 /// </summary>
@@ -27,45 +28,52 @@ internal static class GridBenchmark
     private const int Iterations = 30;
     private const int Warmup = 3;
 
-    public static async Task<int> RunAsync(string[] args)
+    /// <param name="postgres">On PostgreSQL (<c>grid-pg</c>: the server of OPSHUB_BENCH_POSTGRES, a database of its own).</param>
+    public static async Task<int> RunAsync(string[] args, bool postgres = false)
     {
         var rows = args.Length > 1 && int.TryParse(args[1], CultureInfo.InvariantCulture, out var n) ? n : 1_000_000;
         var keep = args.Contains("--keep");
         var folder = Path.Combine(AppContext.BaseDirectory, "grid-data");
         Directory.CreateDirectory(folder);
         var path = Path.Combine(folder, $"grid-{rows}.db");
+        var server = new Npgsql.NpgsqlConnectionStringBuilder(Environment.GetEnvironmentVariable("OPSHUB_BENCH_POSTGRES")
+            ?? "Host=localhost;Username=postgres;Password=opshub;Database=postgres");
+        var database = $"opshub_grid_{rows}";
 
         var counter = new StatementCounter();
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Database:ConnectionString"] = $"Data Source={path}",
+            ["Database:Provider"] = postgres ? "PostgreSql" : "Sqlite",
+            ["Database:ConnectionString"] = postgres ? new Npgsql.NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = database }.ConnectionString : $"Data Source={path}",
             ["Worker:Enabled"] = "false",
         }).Build();
         var services = new ServiceCollection()
             .AddSingleton<IConfiguration>(configuration)
             .AddLogging(l => l.SetMinimumLevel(LogLevel.Warning))
             .AddSingleton<IInterceptor>(counter);
-        services.AddOperationsHub(configuration, storage => storage.AddSqlite());
+        services.AddOperationsHub(configuration, storage => storage.AddSqlite().AddPostgreSql());
         // The app's operation types: the search matches their names ("restore" finds the Restore runs).
         services.AddSampleOperations();
         services.AddSingleton<RunsGridQuery>();
         await using var provider = services.BuildServiceProvider();
 
-        var fresh = !File.Exists(path);
+        var fresh = !postgres && !File.Exists(path);
         await provider.MigrateHubDatabaseAsync();
         var factory = provider.GetRequiredService<IDbContextFactory<HubDbContext>>();
         long tenantId;
         if (fresh || !await HasRowsAsync(factory, rows))
         {
             var generate = Stopwatch.StartNew();
-            tenantId = await GenerateAsync(factory, rows);
-            Console.WriteLine($"generated {rows:N0} runs in {generate.Elapsed.TotalSeconds:F1} s ({new FileInfo(path).Length / 1024 / 1024:N0} MB)");
+            tenantId = await GenerateAsync(factory, rows, postgres);
+            Console.WriteLine(postgres
+                ? $"generated {rows:N0} runs in {generate.Elapsed.TotalSeconds:F1} s (database {database} on PostgreSQL {await ServerVersionAsync(factory)})"
+                : $"generated {rows:N0} runs in {generate.Elapsed.TotalSeconds:F1} s ({new FileInfo(path).Length / 1024 / 1024:N0} MB)");
         }
         else
         {
             await using var db = await factory.CreateDbContextAsync();
             tenantId = await db.Tenants.Where(t => t.ExternalId == "big").Select(t => t.Id).SingleAsync();
-            Console.WriteLine($"reusing {path}");
+            Console.WriteLine(postgres ? $"reusing database {database}" : $"reusing {path}");
         }
 
         var query = provider.GetRequiredService<RunsGridQuery>();
@@ -101,7 +109,15 @@ internal static class GridBenchmark
         Console.WriteLine($"all scenarios: {all.Count} queries, p50 {Percentile(all, 0.50):F1} ms, p95 {Percentile(all, 0.95):F1} ms, max {all.Max():F1} ms (budget: p95 <= 50 ms)");
         Console.WriteLine("peers, same kind of screen: Hangfire's dashboard lists jobs by state only (no filters or search); Quartz has no run history to query.");
 
-        if (!keep)
+        if (!keep && postgres)
+        {
+            Npgsql.NpgsqlConnection.ClearAllPools();
+            await using var admin = new Npgsql.NpgsqlConnection(server.ConnectionString);
+            await admin.OpenAsync();
+            await using var drop = new Npgsql.NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", admin);
+            await drop.ExecuteNonQueryAsync();
+        }
+        else if (!keep)
         {
             SqliteConnection.ClearAllPools();
             foreach (var file in Directory.GetFiles(folder, $"grid-{rows}.db*"))
@@ -209,7 +225,13 @@ internal static class GridBenchmark
     /// queued or running), six users starting three quarters of them, targets from a small vocabulary plus unique
     /// device names; and a second small tenant so the tenant column is not constant.
     /// </summary>
-    private static async Task<long> GenerateAsync(IDbContextFactory<HubDbContext> factory, int rows)
+    private static async Task<string> ServerVersionAsync(IDbContextFactory<HubDbContext> factory)
+    {
+        await using var db = await factory.CreateDbContextAsync();
+        return (await db.Database.SqlQuery<string>($"SELECT current_setting('server_version') AS \"Value\"").ToListAsync()).Single();
+    }
+
+    private static async Task<long> GenerateAsync(IDbContextFactory<HubDbContext> factory, int rows, bool postgres)
     {
         await using var db = await factory.CreateDbContextAsync();
         var big = new Tenant { ExternalId = "big", Name = "Big tenant" };
@@ -222,6 +244,15 @@ internal static class GridBenchmark
         var firstUser = users[0].Id;
         var secondsPerRun = 365.0 * 24 * 3600 / rows;
         var now = DateTime.UtcNow;
+        if (postgres)
+        {
+            await InsertPostgreSqlAsync(db, big.Id, rows, now, secondsPerRun, firstUser);
+            await InsertPostgreSqlAsync(db, small.Id, 1000, now, 3600, firstUser);
+            // Statistics and the visibility map, as autovacuum would leave a table that has settled.
+            await ExecuteAsync(db, "VACUUM ANALYZE operation_runs;");
+            return big.Id;
+        }
+
         await InsertAsync(db, big.Id, rows, now, secondsPerRun, firstUser);
         await InsertAsync(db, small.Id, 1000, now, 3600, firstUser);
         await db.Database.ExecuteSqlRawAsync("ANALYZE;");
@@ -257,12 +288,48 @@ internal static class GridBenchmark
               1, 3
             FROM n;
             """;
-        // Plain ADO: the SQL holds braces that EF's raw-SQL formatting would take for placeholders.
+        await ExecuteAsync(db, sql);
+    }
+
+    /// <summary>The same runs as <see cref="InsertAsync"/>, in PostgreSQL's dialect (generate_series, interval arithmetic).</summary>
+    private static async Task InsertPostgreSqlAsync(HubDbContext db, long tenantId, int rows, DateTime now, double secondsPerRun, long firstUser)
+    {
+        var origin = now.AddSeconds(-rows * secondsPerRun).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+        var spacing = secondsPerRun.ToString(CultureInfo.InvariantCulture);
+        var at = $"TIMESTAMPTZ '{origin}+00'";
+        var sql = $$"""
+            INSERT INTO operation_runs (tenant_id, type, status, outcome, run_identity_hash, target, context_json,
+                total_count, processed_count, succeeded_count, failed_count, skipped_count, failure_total,
+                initiator_user_id, initiator_name, created_at, started_at, completed_at, updated_at, attempt, version)
+            SELECT {{tenantId}},
+              CASE i % 5 WHEN 0 THEN 'inventory_sync' WHEN 1 THEN 'policy_sync' WHEN 2 THEN 'backup' WHEN 3 THEN 'restore' ELSE 'directory_sync' END,
+              CASE WHEN i > {{rows}} - 10 THEN 'Running' WHEN i > {{rows}} - 20 THEN 'Queued' ELSE 'Completed' END,
+              CASE WHEN i > {{rows}} - 20 THEN 'Pending' WHEN i % 50 = 0 THEN 'Failed' WHEN i % 10 = 0 THEN 'PartiallySucceeded'
+                   WHEN i % 97 = 0 THEN 'Cancelled' ELSE 'Succeeded' END,
+              lpad(i::text, 64, '0'),
+              CASE i % 7 WHEN 0 THEN 'All devices' WHEN 1 THEN 'Finance mailboxes' WHEN 2 THEN 'Baseline policies'
+                   WHEN 3 THEN 'Group ' || (i % 1000) WHEN 4 THEN 'Site ' || (i % 300) ELSE 'Device DEV-' || i END,
+              '{}', 100, 100, 95, 5, 0, 5,
+              CASE WHEN i % 4 = 0 THEN NULL ELSE {{firstUser}} + (i % 6) END,
+              CASE WHEN i % 4 = 0 THEN NULL ELSE 'User ' || (1 + (i % 6)) END,
+              {{at}} + make_interval(secs => floor(i * {{spacing}})),
+              {{at}} + make_interval(secs => floor(i * {{spacing}}) + 2),
+              CASE WHEN i > {{rows}} - 20 THEN NULL ELSE {{at}} + make_interval(secs => floor(i * {{spacing}}) + 3 + (i * 7919) % 3600) END,
+              {{at}} + make_interval(secs => floor(i * {{spacing}}) + 20),
+              1, 3
+            FROM generate_series(1::bigint, {{rows}}::bigint) AS i;
+            """;
+        await ExecuteAsync(db, sql);
+    }
+
+    /// <summary>Plain ADO: the SQL holds braces that EF's raw-SQL formatting would take for placeholders.</summary>
+    private static async Task ExecuteAsync(HubDbContext db, string sql)
+    {
         var connection = db.Database.GetDbConnection();
         await db.Database.OpenConnectionAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
-        command.CommandTimeout = 600;
+        command.CommandTimeout = 1200;
         await command.ExecuteNonQueryAsync();
     }
 

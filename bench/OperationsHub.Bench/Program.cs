@@ -6,6 +6,7 @@ return args.FirstOrDefault() switch
     "throughput" => await OperationsHub.Bench.Throughput.ThroughputBenchmark.RunAsync(args),
     "throughput-pg" => await OperationsHub.Bench.Throughput.PostgreSqlThroughputBenchmark.RunAsync(args),
     "grid" => await GridBenchmark.RunAsync(args),
+    "grid-pg" => await GridBenchmark.RunAsync(args, postgres: true),
     "push" => await OperationsHub.Bench.Live.PushBenchmark.RunAsync(args),
     "circuits" => await OperationsHub.Bench.Live.CircuitMemoryBenchmark.RunAsync(args),
     _ => Usage(),
@@ -24,6 +25,7 @@ static int Usage()
           circuits [pages] [minutes]
                                    server memory per open runs-page circuit, and its growth under updates (default 100, 10)
           grid [rows] [--keep]     the runs grid's queries on a generated tenant of N runs (default 1000000)
+          grid-pg [rows] [--keep]  the same on PostgreSQL (server: OPSHUB_BENCH_POSTGRES; database opshub_grid_N)
         """);
     return 2;
 }

@@ -8,11 +8,14 @@ namespace OperationsHub.PostgreSql;
 /// <summary>
 /// What PostgreSQL needs beyond the shared model. SQLite keeps index entries in rowid order within equal keys, so an
 /// index on (tenant_id, X) already serves "filter by X, newest first"; PostgreSQL does not, so each grid index carries
-/// the id as its last key. Target and initiator search get pg_trgm GIN indexes, which serve case-insensitive substring
-/// ILIKE; the duration column is generated (stored).
+/// the id as its last key. Search reads a generated lower-cased text of target and initiator through a pg_trgm GIN
+/// index; the duration column is generated (stored).
 /// </summary>
 internal sealed class PostgreSqlModelCustomizer(ModelCustomizerDependencies dependencies) : RelationalModelCustomizer(dependencies)
 {
+    /// <summary>The shadow property of the generated search column (PostgreSQL only; SQLite searches through FTS5).</summary>
+    internal const string SearchTextProperty = "SearchText";
+
     public override void Customize(ModelBuilder modelBuilder, DbContext context)
     {
         base.Customize(modelBuilder, context);
@@ -35,13 +38,13 @@ internal sealed class PostgreSqlModelCustomizer(ModelCustomizerDependencies depe
             runs.Metadata.AddIndex(keys, name);
         }
 
-        runs.HasIndex(r => r.Target)
-            .HasDatabaseName("ix_operation_runs_target_trgm")
-            .HasMethod("gin")
-            .HasOperators("gin_trgm_ops");
-        // The grid's search also matches who started a run.
-        runs.HasIndex(r => r.InitiatorName)
-            .HasDatabaseName("ix_operation_runs_initiator_name_trgm")
+        // The grid's search: one generated, lower-cased text of the target and the initiator's name (a newline between,
+        // which no search text holds), with a pg_trgm GIN index. One LIKE per run instead of two ILIKEs: a common
+        // term's capped count (which checks ~70,000 runs of a million-run tenant for "finance") costs half.
+        runs.Property<string>(SearchTextProperty).HasColumnName("search_text")
+            .HasComputedColumnSql("lower(coalesce(target, '') || E'\\n' || coalesce(initiator_name, ''))", stored: true);
+        runs.HasIndex(SearchTextProperty)
+            .HasDatabaseName("ix_operation_runs_search_text_trgm")
             .HasMethod("gin")
             .HasOperators("gin_trgm_ops");
         // Milliseconds from start to completion, 0 without both (interval arithmetic on timestamptz is immutable).

@@ -6,8 +6,9 @@ using OperationsHub.Core.Storage;
 namespace OperationsHub.PostgreSql;
 
 /// <summary>
-/// Grid reads on PostgreSQL: a search is an ILIKE over the target's and the initiator name's pg_trgm GIN indexes (or the
-/// operation types it names); the planner, with real statistics, chooses between them and the grid's other indexes.
+/// Grid reads on PostgreSQL: a search is a LIKE over the generated, lower-cased search_text (target and initiator's
+/// name) with its pg_trgm GIN index, or the operation types it names; the planner, with real statistics, chooses
+/// between that index and the grid's other indexes.
 /// </summary>
 internal sealed class PostgreSqlRunSearch : IRunSearch
 {
@@ -18,13 +19,12 @@ internal sealed class PostgreSqlRunSearch : IRunSearch
         IQueryable<OperationRun> runs = db.Runs;
         if (search.Text is { } text)
         {
-            var pattern = RunSearch.ContainsPattern(text);
+            // search_text is lower-cased by the database; the text is lower-cased here, so LIKE is case-insensitive.
+            var pattern = RunSearch.ContainsPattern(text.ToLowerInvariant());
             var types = search.Types.ToList();
             runs = types.Count == 0
-                ? runs.Where(r => (r.Target != null && EF.Functions.ILike(r.Target, pattern, "\\"))
-                    || (r.InitiatorName != null && EF.Functions.ILike(r.InitiatorName, pattern, "\\")))
-                : runs.Where(r => (r.Target != null && EF.Functions.ILike(r.Target, pattern, "\\"))
-                    || (r.InitiatorName != null && EF.Functions.ILike(r.InitiatorName, pattern, "\\"))
+                ? runs.Where(r => EF.Functions.Like(EF.Property<string>(r, PostgreSqlModelCustomizer.SearchTextProperty), pattern, "\\"))
+                : runs.Where(r => EF.Functions.Like(EF.Property<string>(r, PostgreSqlModelCustomizer.SearchTextProperty), pattern, "\\")
                     || types.Contains(r.Type));
         }
 

@@ -213,6 +213,12 @@ namespace OperationsHub.PostgreSql.Migrations
                         .HasColumnType("character varying(64)")
                         .HasColumnName("run_identity_hash");
 
+                    b.Property<string>("SearchText")
+                        .ValueGeneratedOnAddOrUpdate()
+                        .HasColumnType("text")
+                        .HasColumnName("search_text")
+                        .HasComputedColumnSql("lower(coalesce(target, '') || E'\\n' || coalesce(initiator_name, ''))", true);
+
                     b.Property<int>("SkippedCount")
                         .HasColumnType("integer")
                         .HasColumnName("skipped_count");
@@ -264,19 +270,13 @@ namespace OperationsHub.PostgreSql.Migrations
                         .HasDatabaseName("ix_operation_runs_queue")
                         .HasFilter("status = 'Queued'");
 
-                    b.HasIndex("InitiatorName")
-                        .HasDatabaseName("ix_operation_runs_initiator_name_trgm");
-
-                    NpgsqlIndexBuilderExtensions.HasMethod(b.HasIndex("InitiatorName"), "gin");
-                    NpgsqlIndexBuilderExtensions.HasOperators(b.HasIndex("InitiatorName"), new[] { "gin_trgm_ops" });
-
                     b.HasIndex("InitiatorUserId");
 
-                    b.HasIndex("Target")
-                        .HasDatabaseName("ix_operation_runs_target_trgm");
+                    b.HasIndex("SearchText")
+                        .HasDatabaseName("ix_operation_runs_search_text_trgm");
 
-                    NpgsqlIndexBuilderExtensions.HasMethod(b.HasIndex("Target"), "gin");
-                    NpgsqlIndexBuilderExtensions.HasOperators(b.HasIndex("Target"), new[] { "gin_trgm_ops" });
+                    NpgsqlIndexBuilderExtensions.HasMethod(b.HasIndex("SearchText"), "gin");
+                    NpgsqlIndexBuilderExtensions.HasOperators(b.HasIndex("SearchText"), new[] { "gin_trgm_ops" });
 
                     b.HasIndex("Status", "CompletedAt")
                         .HasDatabaseName("ix_operation_runs_status_completed");
