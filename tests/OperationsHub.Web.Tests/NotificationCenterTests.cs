@@ -62,6 +62,20 @@ public sealed class NotificationCenterTests : IAsyncLifetime
     }
 
     [Fact]
+    public void ClosedPanel_HasNoFocusStops_AndEscapeClosesAnOpenOne()
+    {
+        var bell = _hub.Bunit.Render<NotificationCenter>(p => p.Add(c => c.UserId, _hub.Owner.UserId));
+        bell.FindAll("[data-testid='mark-all-read']").Should().BeEmpty("a closed panel offers nothing to tab to");
+        bell.FindAll("button[aria-label='Close notifications']").Should().BeEmpty();
+
+        bell.Find("[data-testid='notification-bell']").Click();
+        bell.WaitForAssertion(() => bell.Find("[data-testid='mark-all-read']"));
+        bell.Find(".hub-notifications-body").KeyDown(new Microsoft.AspNetCore.Components.Web.KeyboardEventArgs { Key = "Escape" });
+        bell.WaitForAssertion(() => bell.FindAll("[data-testid='mark-all-read']").Should().BeEmpty());
+        bell.Find("[data-testid='notification-bell']").GetAttribute("aria-expanded").Should().Be("false");
+    }
+
+    [Fact]
     public async Task OtherUsersNotifications_AreNeverShown()
     {
         var runId = await _hub.CreateRunAsync(SampleOperations.Backup);

@@ -196,6 +196,14 @@ public sealed partial class NotificationCenter
         }
     }
 
+    private void OnPanelKeyDown(Microsoft.AspNetCore.Components.Web.KeyboardEventArgs e)
+    {
+        if (e.Key == "Escape")
+        {
+            _open = false;
+        }
+    }
+
     private async Task LoadAsync() => _items = await Queries.GetNewestAsync(UserId, _take, Disposing);
 
     private async Task ShowMoreAsync()
