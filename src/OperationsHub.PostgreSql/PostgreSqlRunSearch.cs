@@ -21,11 +21,10 @@ internal sealed class PostgreSqlRunSearch : IRunSearch
         {
             // search_text is lower-cased by the database; the text is lower-cased here, so LIKE is case-insensitive.
             var pattern = RunSearch.ContainsPattern(text.ToLowerInvariant());
+            // The named types as constants (an empty set adds nothing: EF Core drops an empty IN).
             var types = search.Types.ToList();
-            runs = types.Count == 0
-                ? runs.Where(r => EF.Functions.Like(EF.Property<string>(r, PostgreSqlModelCustomizer.SearchTextProperty), pattern, "\\"))
-                : runs.Where(r => EF.Functions.Like(EF.Property<string>(r, PostgreSqlModelCustomizer.SearchTextProperty), pattern, "\\")
-                    || types.Contains(r.Type));
+            runs = runs.Where(r => EF.Functions.Like(EF.Property<string>(r, PostgreSqlModelCustomizer.SearchTextProperty), pattern, "\\")
+                || EF.Constant(types).Contains(r.Type));
         }
 
         return Task.FromResult(runs);

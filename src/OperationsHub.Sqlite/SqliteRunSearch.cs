@@ -41,16 +41,17 @@ internal sealed class SqliteRunSearch : IRunSearch
         return text is null ? runs : Like(runs, text, search.Types);
     }
 
+    /// <summary>
+    /// Target or initiator's name containing the text, or one of the named types (an empty set adds nothing: EF
+    /// Core drops an empty IN).
+    /// </summary>
     private static IQueryable<OperationRun> Like(IQueryable<OperationRun> runs, string text, IReadOnlyList<string> types)
     {
         var pattern = RunSearch.ContainsPattern(text);
         var typeList = types.ToList();
-        return typeList.Count == 0
-            ? runs.Where(r => (r.Target != null && EF.Functions.Like(r.Target, pattern, "\\"))
-                || (r.InitiatorName != null && EF.Functions.Like(r.InitiatorName, pattern, "\\")))
-            : runs.Where(r => (r.Target != null && EF.Functions.Like(r.Target, pattern, "\\"))
-                || (r.InitiatorName != null && EF.Functions.Like(r.InitiatorName, pattern, "\\"))
-                || EF.Constant(typeList).Contains(r.Type));
+        return runs.Where(r => (r.Target != null && EF.Functions.Like(r.Target, pattern, "\\"))
+            || (r.InitiatorName != null && EF.Functions.Like(r.InitiatorName, pattern, "\\"))
+            || EF.Constant(typeList).Contains(r.Type));
     }
 
     /// <summary>

@@ -5,7 +5,8 @@ namespace OperationsHub.Core.Storage;
 
 /// <summary>
 /// Where a runs-grid read starts, per provider: the text search over targets, initiators' names and operation names
-/// (SQLite: an FTS5 trigram index; PostgreSQL: pg_trgm GIN indexes with ILIKE) and the path to the few active runs. The grid adds its other filters and its order.
+/// (SQLite: an FTS5 trigram index; PostgreSQL: a generated lower-cased column with a pg_trgm GIN index) and the path
+/// to the few active runs. The grid adds its other filters and its order.
 /// </summary>
 public interface IRunSearch
 {

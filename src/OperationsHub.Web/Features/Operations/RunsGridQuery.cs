@@ -43,13 +43,8 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, IRu
     public async Task<RunGridPage> GetPageAsync(long tenantId, long userId, RunsFilter filter, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var filtered = await FilteredAsync(db, tenantId, userId, filter, cancellationToken);
+        var (filtered, counted) = await FilteredAsync(db, tenantId, userId, filter, cancellationToken);
         var ordered = Ordered(filtered, filter.Sort);
-        // A count has no order: for the Created and Duration sorts it takes the run-number path, on which a search
-        // is counted in its trigram index rather than by checking the text of every run in the sort's index.
-        var counted = RunsFilter.ColumnOf(filter.Sort) == RunsSortColumn.Run
-            ? filtered
-            : await FilteredAsync(db, tenantId, userId, filter with { Sort = RunsSort.Newest }, cancellationToken);
         var skip = filter.Page * filter.PageSize;
         if (skip >= CountCap)
         {
@@ -101,8 +96,8 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, IRu
 
         var ids = runIds.ToList();
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var filtered = await FilteredAsync(db, tenantId, userId, filter, cancellationToken);
-        return await filtered.Where(r => ids.Contains(r.Id)).Take(CountCap + 1).CountAsync(cancellationToken);
+        var (_, counted) = await FilteredAsync(db, tenantId, userId, filter, cancellationToken);
+        return await counted.Where(r => ids.Contains(r.Id)).Take(CountCap + 1).CountAsync(cancellationToken);
     }
 
     public async Task<RunsSummary> GetSummaryAsync(long tenantId, CancellationToken cancellationToken)
@@ -143,7 +138,13 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, IRu
     public static bool TryParseRunNumber(string text, out long runId) =>
         long.TryParse(text.TrimStart('#'), NumberStyles.None, CultureInfo.InvariantCulture, out runId) && runId > 0;
 
-    private async Task<IQueryable<OperationRun>> FilteredAsync(
+    /// <summary>
+    /// The runs matching the filter, twice over: <c>Page</c> for reading in the filter's order, <c>Counted</c> for
+    /// counting, which has no order. They differ only for the Created and Duration sorts, where the count takes the
+    /// run-number path (a search is counted in its trigram index, not by checking the text of every run in the
+    /// sort's index); the statements awaited here (the id bound of a time range) run once for both.
+    /// </summary>
+    private async Task<(IQueryable<OperationRun> Page, IQueryable<OperationRun> Counted)> FilteredAsync(
         HubDbContext db, long tenantId, long userId, RunsFilter filter, CancellationToken cancellationToken)
     {
         var statuses = filter.Statuses;
@@ -153,7 +154,8 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, IRu
             statuses = statuses.Count == 0 || statuses.Contains(RunStatus.Completed) ? System.Collections.Frozen.FrozenSet<RunStatus>.Empty : statuses;
             if (filter.Statuses.Count > 0 && statuses.Count > 0)
             {
-                return db.Runs.Where(r => false);
+                var none = db.Runs.Where(r => false);
+                return (none, none);
             }
         }
 
@@ -170,50 +172,59 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, IRu
             Types = text is null ? [] : TypesNamed(text),
             RunNumberOrder = RunsFilter.ColumnOf(filter.Sort) == RunsSortColumn.Run,
         };
-        var query = (await search.RunsAsync(db, runSearch, cancellationToken))
-            .AsNoTracking()
-            .Where(r => r.TenantId == tenantId);
+        var page = await search.RunsAsync(db, runSearch, cancellationToken);
+        var counted = runSearch.RunNumberOrder ? page : await search.RunsAsync(db, runSearch with { RunNumberOrder = true }, cancellationToken);
 
-        // The sets are small and come from enums or the registry, never raw user text: inlined as constants so
-        // SQLite sees "IN ('Queued','Running')" and can use the matching index.
-        if (statuses.Count > 0)
+        // "Created since" also becomes an id floor: a bound on the order the indexes keep, so a page stops early.
+        var since = RunsFilter.RangeSpan(filter.Range) is { } span ? time.GetUtcNow().UtcDateTime - span : (DateTime?)null;
+        var floor = since is { } from ? await IdFloorAsync(db, tenantId, from, cancellationToken) : 0;
+        var runNumber = searched.Length > 0 && text is null && TryParseRunNumber(searched, out var id) ? id : (long?)null;
+
+        IQueryable<OperationRun> Narrow(IQueryable<OperationRun> runs)
         {
-            var statusList = statuses.Order().ToList();
-            query = query.Where(r => EF.Constant(statusList).Contains(r.Status));
+            var query = runs.AsNoTracking().Where(r => r.TenantId == tenantId);
+
+            // The sets are small and come from enums or the registry, never raw user text: inlined as constants so
+            // SQLite sees "IN ('Queued','Running')" and can use the matching index.
+            if (statuses.Count > 0)
+            {
+                var statusList = statuses.Order().ToList();
+                query = query.Where(r => EF.Constant(statusList).Contains(r.Status));
+            }
+
+            if (filter.Outcomes.Count > 0)
+            {
+                var outcomes = filter.Outcomes.ToList();
+                query = query.Where(r => EF.Constant(outcomes).Contains(r.Outcome));
+            }
+
+            if (filter.Types.Count > 0)
+            {
+                var types = filter.Types.ToList();
+                query = query.Where(r => EF.Constant(types).Contains(r.Type));
+            }
+
+            if (filter.MineOnly)
+            {
+                query = query.Where(r => r.InitiatorUserId == userId);
+            }
+
+            if (since is { } start)
+            {
+                query = query.Where(r => r.Id > floor && r.CreatedAt >= start);
+            }
+
+            if (runNumber is { } runId)
+            {
+                // A run number ("123", "#123"). Text too short for trigram search (a link with ?q=ab) filters nothing:
+                // the page shows its hint and the rows it would show without it.
+                query = query.Where(r => r.Id == runId);
+            }
+
+            return query;
         }
 
-        if (filter.Outcomes.Count > 0)
-        {
-            var outcomes = filter.Outcomes.ToList();
-            query = query.Where(r => EF.Constant(outcomes).Contains(r.Outcome));
-        }
-
-        if (filter.Types.Count > 0)
-        {
-            var types = filter.Types.ToList();
-            query = query.Where(r => EF.Constant(types).Contains(r.Type));
-        }
-
-        if (filter.MineOnly)
-        {
-            query = query.Where(r => r.InitiatorUserId == userId);
-        }
-
-        if (RunsFilter.RangeSpan(filter.Range) is { } span)
-        {
-            // "Created since" also becomes an id floor: a bound on the order the indexes keep, so a page stops early.
-            var since = time.GetUtcNow().UtcDateTime - span;
-            var floor = await IdFloorAsync(db, tenantId, since, cancellationToken);
-            query = query.Where(r => r.Id > floor && r.CreatedAt >= since);
-        }
-
-        if (searched.Length > 0 && text is null && TryParseRunNumber(searched, out var runId))
-        {
-            // A run number ("123", "#123"). Text too short for trigram search (a link with ?q=ab) filters nothing:
-            // the page shows its hint and the rows it would show without it.
-            query = query.Where(r => r.Id == runId);
-        }
-
-        return query;
+        var narrowedPage = Narrow(page);
+        return (narrowedPage, ReferenceEquals(counted, page) ? narrowedPage : Narrow(counted));
     }
 }
