@@ -118,6 +118,18 @@ public sealed class MonitoringHubTests(HubServer server) : IClassFixture<HubServ
         covered.Should().BeEmpty("toasts keep clear of the page's controls");
 
         AssertNoSeriousViolations(await page.RunAxe(), "dashboard with toasts", scheme);
+
+        // The notifications panel opens above the toasts: the middle of each toast is the panel's backdrop or the
+        // panel, never the toast.
+        await page.ClickAsync("[data-testid='notification-bell']");
+        await page.Locator("[data-testid='notification-list']").WaitForAsync();
+        var toastsOnTop = await page.EvaluateAsync<int>("""
+            () => [...document.querySelectorAll('.mud-snackbar')].map(t => t.getBoundingClientRect())
+                .map(r => document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2))
+                .filter(e => e && e.closest('.mud-snackbar')).length
+            """);
+        toastsOnTop.Should().Be(0, "an open panel is not covered by toasts");
+        await page.Keyboard.PressAsync("Escape");
     }
 
     [Theory]

@@ -87,7 +87,11 @@ public sealed class SignInAndTenancyTests(HubServer server) : IClassFixture<HubS
         var background = await other.EvaluateAsync<string>("() => getComputedStyle(document.querySelector('.mud-main-content') ?? document.body).backgroundColor");
         await HubServer.ScreenshotAsync(other, "dashboard-dark");
         background.Should().NotBe("rgb(246, 248, 251)");
+        // The menu is one choice of three: radio items, the current one checked.
         await other.ClickAsync("[data-testid='theme-menu'] button");
+        var dark = other.GetByRole(AriaRole.Menuitemradio, new() { Name = "Dark" });
+        await Assertions.Expect(dark).ToHaveAttributeAsync("aria-checked", "true");
+        await Assertions.Expect(other.GetByRole(AriaRole.Menuitemradio, new() { Name = "Light" })).ToHaveAttributeAsync("aria-checked", "false");
         await other.ClickAsync("[data-theme='System']");
     }
 
@@ -154,6 +158,20 @@ public sealed class SignInAndTenancyTests(HubServer server) : IClassFixture<HubS
         second.Should().NotBeNull();
         (second!.Y + second.Height).Should().BeLessThan(844, "the first two runs are visible without scrolling");
 
+        // A card is three lines: its progress ("2 of 2") ends the line of who, when and how long.
+        var lines = await page.EvaluateAsync<double[]>("""
+            () => ['Created', 'Progress'].map(l => document.querySelector(`tr.hub-run-row td[data-label='${l}']`).getBoundingClientRect().top)
+            """);
+        lines[1].Should().BeApproximately(lines[0], 4, "progress shares the card's third line");
+
+        // The pager is one line: page size, "1-3 of 3" and the four buttons.
+        var pagerTops = await page.EvaluateAsync<double[]>("""
+            () => [...document.querySelectorAll('.hub-pager > select, .hub-pager > span, .hub-pager > button')]
+                .map(e => e.getBoundingClientRect()).map(r => r.top + r.height / 2)
+            """);
+        pagerTops.Should().HaveCount(6);
+        (pagerTops.Max() - pagerTops.Min()).Should().BeLessThan(4, "the pager does not wrap on a phone");
+
         // The app bar: the tenant's name on one line, the bell's badge inside the screen.
         var tenant = await page.Locator("[data-testid='tenant-switcher']").BoundingBoxAsync();
         tenant.Should().NotBeNull();
@@ -191,7 +209,29 @@ public sealed class SignInAndTenancyTests(HubServer server) : IClassFixture<HubS
         await HubServer.ScreenshotAsync(page, "operations-1366");
         tops.Should().HaveCount(7);
         (tops.Max() - tops.Min()).Should().BeLessThan(24, "search, the five filters and Clear filters share one row at 1366 px");
+
+        // Each select shows what is chosen whole ("Partially succeeded +1", "Last 24 hours"), not cut off; long
+        // choices may move Started by me and Clear to a second row instead.
+        await page.GotoAsync("/admin/t/contoso/operations?status=completed,running&outcome=succeeded,partially_succeeded&range=24h");
+        await Assertions.Expect(page.Locator("input[data-testid='filter-outcome']")).ToHaveValueAsync("Partially succeeded +1");
+        await HubServer.ScreenshotAsync(page, "operations-1366-long-filters");
+        var cut = await page.EvaluateAsync<string[]>("""
+            () => ['filter-status', 'filter-outcome', 'filter-range']
+                .map(id => document.querySelector(`input[data-testid='${id}']`))
+                .filter(e => e.scrollWidth > e.clientWidth + 1)
+                .map(e => e.value)
+            """);
+        cut.Should().BeEmpty("the selects are as wide as what they show");
+
+        // A too-short search shows its hint below the field without moving the filters beside it.
+        var statusTop = await TopOfAsync(page, "filter-status");
+        await page.FillAsync("input[data-testid='filter-search']", "ab");
+        await Assertions.Expect(page.GetByText("Type at least 3 characters")).ToBeVisibleAsync();
+        (await TopOfAsync(page, "filter-status")).Should().BeApproximately(statusTop, 0.5, "the hint does not shift the row");
     }
+
+    private static Task<double> TopOfAsync(IPage page, string testId) => page.EvaluateAsync<double>(
+        "id => document.querySelector(`[data-testid='${id}']`).closest('.mud-input-control').getBoundingClientRect().top", testId);
 
     [Fact]
     public async Task Times_ShowInTheBrowsersTimeZone_WithUtcOnHover()

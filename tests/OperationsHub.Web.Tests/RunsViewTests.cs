@@ -181,6 +181,18 @@ public sealed class RunsViewTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ValuesThePageIgnores_LeaveTheAddress()
+    {
+        await _hub.CreateRunAsync(SampleOperations.PolicySync);
+        Navigate("/admin/t/contoso/operations?sort=bogus&type=no_such_type&size=7&outcome=failed&q=%20");
+
+        var view = _hub.Bunit.Render<RunsView>(p => p.Add(v => v.Tenant, _hub.Tenant));
+
+        view.WaitForAssertion(() => Uri().Should().EndWith("/admin/t/contoso/operations?outcome=failed"));
+        view.Find("[data-testid='sort-select']").GetAttribute("value").Should().Be("newest");
+    }
+
+    [Fact]
     public async Task PagePastTheEnd_ShowsTheLastPageInstead()
     {
         for (var i = 0; i < 12; i++)

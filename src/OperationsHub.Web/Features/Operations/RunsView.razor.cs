@@ -87,6 +87,13 @@ public sealed partial class RunsView
         if (RendererInfo.IsInteractive)
         {
             _ = RefreshRelativeTimesAsync(Disposing);
+            if (!string.Equals(new Uri(Navigation.Uri).Query.TrimStart('?'), _filter.ToQuery(), StringComparison.Ordinal))
+            {
+                // The address names what is shown: a value the page ignored (sort=bogus, an unknown operation, a
+                // page size it does not offer) leaves it, in place of this entry, so a copied link is not misleading.
+                WriteUrl(replace: true);
+            }
+
             // Not while prerendering: the interactive render would start empty again and the rows would flash away
             // to "Loading runs…" and back, for a second query.
             await LoadAsync();
