@@ -10,7 +10,7 @@ internal abstract class Contestant : IAsyncDisposable
     /// <summary>How often each contestant's stored state is polled for completion: the same for all.</summary>
     protected static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
 
-    protected const int Producers = 4;
+    internal const int Producers = 4;
 
     public abstract string Name { get; }
 
@@ -27,7 +27,7 @@ internal abstract class Contestant : IAsyncDisposable
     /// <summary>When a drain gives up waiting (a slow contestant is reported at the rate it reached by then).</summary>
     public DateTime Deadline { get; set; } = DateTime.MaxValue;
 
-    protected async Task WaitUntilAsync(Func<Task<bool>> done)
+    internal async Task WaitUntilAsync(Func<Task<bool>> done)
     {
         while (!await done() && DateTime.UtcNow < Deadline)
         {

@@ -28,6 +28,8 @@ internal static class PostgreSqlThroughputBenchmark
             () => new HubContestant(server),
             () => new HangfirePostgreSqlContestant(server, tuned: false),
             () => new HangfirePostgreSqlContestant(server, tuned: true),
+            () => new QuartzAdoPostgreSqlContestant(server, tuned: false),
+            () => new QuartzAdoPostgreSqlContestant(server, tuned: true),
             () => new RawPostgreSqlFloorContestant(server),
         };
 

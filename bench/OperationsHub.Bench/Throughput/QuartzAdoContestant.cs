@@ -72,22 +72,8 @@ internal sealed class QuartzAdoContestant(bool tuned) : Contestant
 
     public override async Task<int> DrainAsync(int count)
     {
-        var scheduler = await _host!.Services.GetRequiredService<ISchedulerFactory>().GetScheduler();
-        NoopQuartzJob.Reset();
-        await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = Producers }, async (i, ct) =>
-        {
-            var name = i.ToString(CultureInfo.InvariantCulture);
-            var job = JobBuilder.Create<NoopQuartzJob>().WithIdentity(name, "bench").Build();
-            var trigger = TriggerBuilder.Create().WithIdentity(name, "bench").StartNow().Build();
-            await scheduler.ScheduleJob(job, trigger, default(ScheduleJobOptions), ct);
-        });
-
         await using var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync();
-        await using var left = connection.CreateCommand();
-        left.CommandText = "SELECT (SELECT count(*) FROM QRTZ_TRIGGERS) + (SELECT count(*) FROM QRTZ_FIRED_TRIGGERS)";
-        await WaitUntilAsync(async () => NoopQuartzJob.Executed >= count && (long)(await left.ExecuteScalarAsync())! == 0);
-        return NoopQuartzJob.Executed;
+        return await QuartzDrain.RunAsync(_host!, count, connection, this);
     }
 
     public override async ValueTask DisposeAsync()
@@ -134,6 +120,33 @@ internal sealed class QuartzAdoContestant(bool tuned) : Contestant
     }
 }
 
+/// <summary>
+/// The drain every Quartz contestant runs: four producers schedule one job and one start-now trigger per item, and
+/// it is done when every job ran and the store holds no trigger and no fired trigger any more.
+/// </summary>
+internal static class QuartzDrain
+{
+    public static async Task<int> RunAsync(IHost host, int count, DbConnection store, Contestant contestant)
+    {
+        var scheduler = await host.Services.GetRequiredService<ISchedulerFactory>().GetScheduler();
+        NoopQuartzJob.Reset();
+        await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = Contestant.Producers }, async (i, ct) =>
+        {
+            var name = i.ToString(CultureInfo.InvariantCulture);
+            var job = JobBuilder.Create<NoopQuartzJob>().WithIdentity(name, "bench").Build();
+            var trigger = TriggerBuilder.Create().WithIdentity(name, "bench").StartNow().Build();
+            await scheduler.ScheduleJob(job, trigger, default(ScheduleJobOptions), ct);
+        });
+
+        await store.OpenAsync();
+        await using var left = store.CreateCommand();
+        left.CommandText = "SELECT (SELECT count(*) FROM QRTZ_TRIGGERS) + (SELECT count(*) FROM QRTZ_FIRED_TRIGGERS)";
+        await contestant.WaitUntilAsync(async () =>
+            NoopQuartzJob.Executed >= count && Convert.ToInt64(await left.ExecuteScalarAsync(), CultureInfo.InvariantCulture) == 0);
+        return NoopQuartzJob.Executed;
+    }
+}
+
 /// <summary>The no-op job Quartz runs.</summary>
 public sealed class NoopQuartzJob : IJob
 {
@@ -147,5 +160,69 @@ public sealed class NoopQuartzJob : IJob
     {
         Interlocked.Increment(ref s_executed);
         return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>
+/// Quartz.NET 4 with its ADO.NET job store on PostgreSQL (Npgsql), the schema provisioned by Quartz itself
+/// (<c>ProvisionSchema</c>, from the PostgreSQL script the package embeds), in a fresh database of its own.
+/// </summary>
+internal sealed class QuartzAdoPostgreSqlContestant(string server, bool tuned) : Contestant, IPostgreSqlContestant
+{
+    private const int Threads = 10;
+    private IHost? _host;
+    private string _connectionString = "";
+
+    public string Database => new Npgsql.NpgsqlConnectionStringBuilder(_connectionString).Database!;
+
+    public override string Name => tuned ? "Quartz ADO on PostgreSQL (tuned)" : "Quartz ADO on PostgreSQL (default)";
+
+    public override string Settings => tuned
+        ? $"Quartz 4.7.3 ADO job store on PostgreSQL, {Threads} threads, MaxBatchSize {Threads}"
+        : $"Quartz 4.7.3 ADO job store on PostgreSQL with Quartz's defaults (MaxBatchSize 1), {Threads} threads";
+
+    public override async Task PrepareAsync(string directory)
+    {
+        _connectionString = await PostgreSqlThroughputBenchmark.CreateDatabaseAsync(server, "quartz_bench");
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddQuartz(q =>
+        {
+            q.UseDefaultThreadPool(tp => tp.MaxConcurrency = Threads);
+            if (tuned)
+            {
+                q.ConfigureScheduler(s => s.MaxBatchSize = Threads);
+            }
+
+            q.UsePersistentStore(store =>
+            {
+                store.UsePostgres(_connectionString);
+                store.UseSystemTextJsonSerializer();
+                store.ProvisionSchema();
+            });
+        });
+        builder.Services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        _host = builder.Build();
+        await _host.StartAsync();
+    }
+
+    public override async Task<int> DrainAsync(int count)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(_connectionString);
+        return await QuartzDrain.RunAsync(_host!, count, connection, this);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (_host is not null)
+        {
+            await _host.StopAsync();
+            _host.Dispose();
+        }
+
+        if (_connectionString.Length > 0)
+        {
+            await PostgreSqlThroughputBenchmark.DropAsync(server, Database);
+        }
     }
 }
