@@ -40,7 +40,7 @@ public abstract class HealthEndpointTests(TestProvider provider) : IAsyncLifetim
         body.GetProperty("checks").GetProperty("database").GetProperty("status").GetString().Should().Be("Healthy");
         var worker = body.GetProperty("checks").GetProperty("worker");
         worker.GetProperty("status").GetString().Should().Be("Healthy");
-        worker.GetProperty("description").GetString().Should().Be("The worker is running 0 of 8 runs.");
+        worker.GetProperty("description").GetString().Should().Be($"The worker is running 0 of {new OperationsHub.Core.Worker.WorkerOptions().MaxConcurrency} runs.");
     }
 
     [Fact]

@@ -12,6 +12,9 @@ internal abstract class Contestant : IAsyncDisposable
 
     internal const int Producers = 4;
 
+    /// <summary>The hub's runs in flight by default: what a tuned peer gets as its workers or threads.</summary>
+    internal static readonly int HubConcurrency = new OperationsHub.Core.Worker.WorkerOptions().MaxConcurrency;
+
     public abstract string Name { get; }
 
     /// <summary>The settings this contestant runs with, for the table's footnotes.</summary>

@@ -55,7 +55,7 @@ internal sealed class HangfireContestant(bool tuned) : HangfireDrain
 internal abstract class HangfireDrain : Contestant
 {
     /// <summary>Tuned: as many workers as the hub has, and a queue poll short enough never to leave a worker idle.</summary>
-    public const int TunedWorkers = 8;
+    public static readonly int TunedWorkers = HubConcurrency;
 
     protected static readonly TimeSpan TunedQueuePoll = TimeSpan.FromMilliseconds(50);
 

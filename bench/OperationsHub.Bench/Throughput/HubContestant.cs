@@ -31,9 +31,9 @@ internal sealed class HubContestant(string? postgresServer = null) : Contestant,
     public override string Name => "OperationsHub";
 
     public override string Settings => postgresServer is null
-        ? "product defaults: Worker:MaxConcurrency 8, WAL, synchronous=NORMAL, group commit; each run starts with an "
+        ? $"product defaults: Worker:MaxConcurrency {HubConcurrency}, WAL, synchronous=NORMAL, group commit; each run starts with an "
             + "initiator, so it also writes the run's timeline events and the initiator's two notifications"
-        : "product defaults on PostgreSQL: Worker:MaxConcurrency 8, Database:WriterConnections 4 (group commit on each), "
+        : $"product defaults on PostgreSQL: Worker:MaxConcurrency {HubConcurrency}, Database:WriterConnections 4 (group commit on each), "
             + "ON CONFLICT dedupe insert; timeline events and the initiator's two notifications written as on SQLite";
 
     /// <summary>The database the drain wrote to (PostgreSQL), for counting its commits.</summary>

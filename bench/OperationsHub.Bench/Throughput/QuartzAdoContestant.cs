@@ -16,7 +16,8 @@ namespace OperationsHub.Bench.Throughput;
 /// </summary>
 internal sealed class QuartzAdoContestant(bool tuned) : Contestant
 {
-    private const int Threads = 10;
+    /// <summary>Quartz's default thread pool has 10 threads; tuned, as many as the hub's runs in flight.</summary>
+    private int Threads => tuned ? HubConcurrency : 10;
     private IHost? _host;
     private string _connectionString = "";
 
@@ -169,7 +170,8 @@ public sealed class NoopQuartzJob : IJob
 /// </summary>
 internal sealed class QuartzAdoPostgreSqlContestant(string server, bool tuned) : Contestant, IPostgreSqlContestant
 {
-    private const int Threads = 10;
+    /// <summary>Quartz's default thread pool has 10 threads; tuned, as many as the hub's runs in flight.</summary>
+    private int Threads => tuned ? HubConcurrency : 10;
     private IHost? _host;
     private string _connectionString = "";
 

@@ -14,8 +14,12 @@ public sealed class WorkerOptions
     /// <summary>Run the Quartz worker on this node. Off for a UI-only node.</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>How many runs execute at once on this node: the worker claims no more than it has free slots for.</summary>
-    public int MaxConcurrency { get; set; } = 8;
+    /// <summary>
+    /// How many runs execute at once on this node: the worker claims no more than it has free slots for. A slot is not a
+    /// thread (handlers are async, on the thread pool), so the default keeps enough writes in flight for group commit
+    /// to pay: 32 drained no-op runs 40 % faster than 8 on PostgreSQL and 20 % on SQLite (bench/BENCHMARKS.md).
+    /// </summary>
+    public int MaxConcurrency { get; set; } = 32;
 
     /// <summary>
     /// How often the worker looks in the database for queued runs when nothing woke it. A start on this node wakes it
