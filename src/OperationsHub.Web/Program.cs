@@ -16,6 +16,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddOperationsHub(builder.Configuration, storage => storage.AddSqlite().AddPostgreSql());
 builder.Services.AddSampleOperations();
 builder.Services.AddHubAuthentication(builder.Configuration);
+builder.Services.AddHubDataProtection();
 builder.Services.AddHubWeb();
 builder.Services.AddDemo(builder.Configuration);
 builder.Services.AddHubHealthChecks();

@@ -1,11 +1,12 @@
 using System.Text;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using OperationsHub.Core.Domain;
 
 namespace OperationsHub.Core.Data;
 
-public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbContext(options)
+public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbContext(options), IDataProtectionKeyContext
 {
     /// <summary>The SQL filter of the dedupe index; must name the stored form of <see cref="RunStatus"/>.</summary>
     public const string ActiveRunFilter = "status IN ('Queued', 'Running')";
@@ -25,6 +26,12 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
     public DbSet<SignInThrottle> SignInThrottles => Set<SignInThrottle>();
 
     public DbSet<HubSession> Sessions => Set<HubSession>();
+
+    /// <summary>
+    /// The ASP.NET Core Data Protection key ring, shared by every node on this database: a sign-in cookie or an
+    /// antiforgery token one node protected, another unprotects.
+    /// </summary>
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -68,6 +75,12 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
             e.ToTable("sign_in_throttles");
             e.HasKey(t => t.NormalizedEmail);
             e.Property(t => t.NormalizedEmail).HasMaxLength(320);
+        });
+
+        modelBuilder.Entity<DataProtectionKey>(e =>
+        {
+            e.ToTable("data_protection_keys");
+            e.Property(k => k.FriendlyName).HasMaxLength(200);
         });
 
         modelBuilder.Entity<HubSession>(e =>

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using OperationsHub.IntegrationTests.Infrastructure;
+using OperationsHub.Testing;
 using OperationsHub.Web.Features.Demo;
 
 namespace OperationsHub.IntegrationTests.Drills;
@@ -38,7 +39,15 @@ internal sealed class HubProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<HubProcess> StartAsync(string databasePath, IReadOnlyDictionary<string, string> settings, CancellationToken ct)
+    public static Task<HubProcess> StartAsync(string databasePath, IReadOnlyDictionary<string, string> settings, CancellationToken ct) =>
+        StartAsync(new Dictionary<string, string?> { ["Database:ConnectionString"] = $"Data Source={databasePath}" }, settings, ct);
+
+    /// <summary>A hub process on a test database of either provider (several processes on one database: a web farm).</summary>
+    public static Task<HubProcess> StartAsync(TestDatabase database, IReadOnlyDictionary<string, string> settings, CancellationToken ct) =>
+        StartAsync(database.Settings, settings, ct);
+
+    private static async Task<HubProcess> StartAsync(
+        IReadOnlyDictionary<string, string?> databaseSettings, IReadOnlyDictionary<string, string> settings, CancellationToken ct)
     {
         var port = FreeLoopbackPort();
         var address = new Uri($"http://127.0.0.1:{port}");
@@ -52,7 +61,11 @@ internal sealed class HubProcess : IAsyncDisposable
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "OperationsHub.Web.dll"));
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         start.Environment["ASPNETCORE_URLS"] = address.ToString();
-        start.Environment["Database__ConnectionString"] = $"Data Source={databasePath}";
+        foreach (var (key, value) in databaseSettings)
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
         start.Environment["Demo__Enabled"] = "true";
         start.Environment["Demo__GenerateRuns"] = "false";
         start.Environment["Logging__LogLevel__Default"] = "Warning";

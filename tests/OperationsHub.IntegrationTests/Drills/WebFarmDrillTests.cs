@@ -1,0 +1,140 @@
+using System.Data.Common;
+using System.Net;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using OperationsHub.IntegrationTests.Infrastructure;
+using OperationsHub.Testing;
+
+namespace OperationsHub.IntegrationTests.Drills;
+
+/// <summary>
+/// Two hub processes on one database, each with a home folder of its own (so each has a disk of its own, as two
+/// machines would): a sign-in cookie and an antiforgery token issued by one node work on the other, because the Data
+/// Protection key ring is in the database, not on either node's disk.
+/// </summary>
+public abstract class WebFarmDrillTests(TestProvider provider) : IAsyncLifetime
+{
+    private const string Operations = "/admin/t/contoso/operations";
+    private readonly List<DirectoryInfo> _homes = [];
+    private TestDatabase _database = null!;
+    private HubProcess? _nodeA;
+    private HubProcess? _nodeB;
+
+    public async ValueTask InitializeAsync()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        _database = await TestDatabase.CreateAsync(provider);
+        // One after the other, as a rolling start would: the first creates the key ring, the second finds it.
+        _nodeA = await HubProcess.StartAsync(_database, NodeSettings(), ct);
+        _nodeB = await HubProcess.StartAsync(_database, NodeSettings(), ct);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_nodeA is not null)
+        {
+            await _nodeA.DisposeAsync();
+        }
+
+        if (_nodeB is not null)
+        {
+            await _nodeB.DisposeAsync();
+        }
+
+        await _database.DisposeAsync();
+        foreach (var home in _homes)
+        {
+            home.Delete(recursive: true);
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
+    [Fact]
+    public async Task ASignInOnOneNode_OpensPagesOnTheOther_AndItsFormsPostThere()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var cookies = new CookieContainer();
+        using var onA = Client(_nodeA!, cookies);
+        using var onB = Client(_nodeB!, cookies); // the same browser: the cookie is for 127.0.0.1, whatever the port
+
+        using (var signIn = await FormSignIn.SignInAsync(onA, "operator@contoso.test", Web.Features.Demo.DemoSeed.DemoPassword, "/", ct))
+        {
+            signIn.StatusCode.Should().Be(HttpStatusCode.Redirect, _nodeA!.Output);
+        }
+
+        using (var page = await onB.GetAsync(Operations, ct))
+        {
+            page.StatusCode.Should().Be(HttpStatusCode.OK, "node B unprotects the cookie node A protected\n" + _nodeB!.Output);
+        }
+
+        // An antiforgery token node A rendered, posted to node B: sign-out is accepted there (400 if B cannot read it).
+        var token = await FormSignIn.AntiforgeryTokenFromAsync(onA, "/account/login", ct);
+        using (var signOut = await onB.PostAsync("/account/logout",
+            new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = token }), ct))
+        {
+            signOut.StatusCode.Should().Be(HttpStatusCode.Redirect, "node B validates the token node A issued\n" + _nodeB!.Output);
+        }
+
+        // The session is in the database too: signed out on B is signed out on A.
+        using (var afterOnA = await onA.GetAsync(Operations, ct))
+        {
+            afterOnA.StatusCode.Should().Be(HttpStatusCode.Redirect);
+        }
+    }
+
+    [Fact]
+    public async Task TheKeyRing_IsOneSetOfRowsInTheDatabase_AndNoNodeKeepsKeysOnItsDisk()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var onA = Client(_nodeA!, new CookieContainer());
+        (await FormSignIn.SignInAsync(onA, "owner@contoso.test", Web.Features.Demo.DemoSeed.DemoPassword, "/", ct)).StatusCode
+            .Should().Be(HttpStatusCode.Redirect);
+
+        var keys = await KeyXmlAsync(ct);
+        keys.Should().ContainSingle("the second node found the first node's key instead of making its own")
+            .Which.Should().Contain("<key id=");
+        foreach (var home in _homes)
+        {
+            Directory.Exists(Path.Combine(home.FullName, ".aspnet", "DataProtection-Keys"))
+                .Should().BeFalse($"no key is written to a node's own disk ({home.FullName})");
+        }
+    }
+
+    private Dictionary<string, string> NodeSettings()
+    {
+        var home = Directory.CreateTempSubdirectory("opshub-node-home-");
+        _homes.Add(home);
+        return new Dictionary<string, string>
+        {
+            // The default key ring lives under $HOME: a node of its own, as on another machine.
+            ["HOME"] = home.FullName,
+            ["Worker:Enabled"] = "false",
+        };
+    }
+
+    private static HttpClient Client(HubProcess node, CookieContainer cookies) =>
+        new(new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false }) { BaseAddress = node.Address };
+
+    private async Task<List<string>> KeyXmlAsync(CancellationToken ct)
+    {
+        await using DbConnection connection = provider == TestProvider.Sqlite
+            ? new SqliteConnection(_database.ConnectionString)
+            : new NpgsqlConnection(_database.ConnectionString);
+        await connection.OpenAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT xml FROM data_protection_keys";
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var keys = new List<string>();
+        while (await reader.ReadAsync(ct))
+        {
+            keys.Add(reader.GetString(0));
+        }
+
+        return keys;
+    }
+}
+
+public sealed class WebFarmDrillTestsOnSqlite() : WebFarmDrillTests(TestProvider.Sqlite);
+
+public sealed class WebFarmDrillTestsOnPostgreSql() : WebFarmDrillTests(TestProvider.PostgreSql);
