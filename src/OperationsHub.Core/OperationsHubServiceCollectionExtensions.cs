@@ -39,7 +39,8 @@ public static class OperationsHubServiceCollectionExtensions
 
         services.AddSingleton<HubMetrics>();
         services.AddSingleton<OperationTypeRegistry>();
-        services.AddSingleton<IRunChangeFeed, InProcessRunChangeFeed>();
+        // One node's feed; a provider that relays changes between nodes (PostgreSQL) registers its own first.
+        services.TryAddSingleton<IRunChangeFeed, InProcessRunChangeFeed>();
         services.AddSingleton<RunTransitions>();
         services.AddSingleton(sp => new OperationRunService(
             sp.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<HubDbContext>>(),

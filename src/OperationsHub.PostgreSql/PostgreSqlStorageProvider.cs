@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using OperationsHub.Core.Data;
+using OperationsHub.Core.Feed;
 using OperationsHub.Core.Storage;
 
 namespace OperationsHub.PostgreSql;
@@ -30,6 +31,10 @@ public sealed class PostgreSqlStorageProvider : HubStorageProvider
         services.AddSingleton<PostgreSqlRunStore>();
         services.AddSingleton<IRunStore>(sp => sp.GetRequiredService<PostgreSqlRunStore>());
         services.AddSingleton<IRunSearch, PostgreSqlRunSearch>();
+        // Several nodes share one database: the feed relays each node's changes to the others (LISTEN / NOTIFY).
+        services.AddSingleton<PostgreSqlRunChangeFeed>();
+        services.AddSingleton<IRunChangeFeed>(sp => sp.GetRequiredService<PostgreSqlRunChangeFeed>());
+        services.AddHostedService(sp => sp.GetRequiredService<PostgreSqlRunChangeFeed>());
     }
 
     public override async Task MigrateAsync(HubDbContext db, DatabaseOptions options, CancellationToken cancellationToken)

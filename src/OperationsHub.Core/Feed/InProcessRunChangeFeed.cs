@@ -45,6 +45,23 @@ internal sealed partial class InProcessRunChangeFeed(
         return subscription;
     }
 
+    /// <summary>
+    /// Tells every subscriber to reload everything it shows (a delivery with <see cref="RunChangeBatch.Overflowed"/>):
+    /// for changes this node may have missed, such as those published elsewhere while its cross-node listener was
+    /// reconnecting.
+    /// </summary>
+    internal void ReloadAll()
+    {
+        Interlocked.Increment(ref _sequence);
+        foreach (var subscriptions in Volatile.Read(ref _subscriptions).Values)
+        {
+            foreach (var subscription in subscriptions)
+            {
+                subscription.Overflow();
+            }
+        }
+    }
+
     /// <summary>How many subscriptions are live; for diagnostics and leak tests.</summary>
     internal int SubscriptionCount => Volatile.Read(ref _subscriptions).Values.Sum(s => s.Length);
 
@@ -157,6 +174,24 @@ internal sealed partial class InProcessRunChangeFeed(
                     }
                 }
 
+                if (!_scheduled && !_delivering)
+                {
+                    ScheduleLocked();
+                }
+            }
+        }
+
+        public void Overflow()
+        {
+            lock (_gate)
+            {
+                if (_disposed)
+                {
+                    return;
+                }
+
+                _overflowed = true;
+                _pending.Clear();
                 if (!_scheduled && !_delivering)
                 {
                     ScheduleLocked();

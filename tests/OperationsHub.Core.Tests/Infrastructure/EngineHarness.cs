@@ -52,7 +52,7 @@ public sealed class EngineHarness : IAsyncDisposable
 
     internal RunRetention Retention => Services.GetRequiredService<RunRetention>();
 
-    internal InProcessRunChangeFeed Feed => (InProcessRunChangeFeed)Services.GetRequiredService<IRunChangeFeed>();
+    internal IRunChangeFeed Feed => Services.GetRequiredService<IRunChangeFeed>();
 
     public WorkerIdentity Worker => Services.GetRequiredService<WorkerIdentity>();
 
