@@ -36,6 +36,7 @@ internal sealed partial class PostgreSqlRunChangeFeed : BackgroundService, IRunC
     private readonly InProcessRunChangeFeed _local;
     private readonly NpgsqlDataSource _dataSource;
     private readonly ILogger<PostgreSqlRunChangeFeed> _logger;
+    private readonly Action? _runQueuedElsewhere;
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _outboxReady = new(0, 1);
     private Dictionary<long, RunChanged> _outbox = [];
@@ -45,12 +46,14 @@ internal sealed partial class PostgreSqlRunChangeFeed : BackgroundService, IRunC
         IOptions<DatabaseOptions> database,
         IOptions<ChangeFeedOptions> feed,
         TimeProvider timeProvider,
-        ILoggerFactory loggerFactory)
+        ILoggerFactory loggerFactory,
+        Action? runQueuedElsewhere = null)
     {
         ArgumentNullException.ThrowIfNull(database);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         _local = new InProcessRunChangeFeed(feed, timeProvider, loggerFactory.CreateLogger<InProcessRunChangeFeed>());
         _logger = loggerFactory.CreateLogger<PostgreSqlRunChangeFeed>();
+        _runQueuedElsewhere = runQueuedElsewhere;
         var builder = new NpgsqlConnectionStringBuilder(database.Value.ConnectionString)
         {
             ApplicationName = "OperationsHub feed",
@@ -284,9 +287,17 @@ internal sealed partial class PostgreSqlRunChangeFeed : BackgroundService, IRunC
             return; // published here already
         }
 
+        var queued = false;
         foreach (var change in changes)
         {
             _local.Publish(change);
+            queued |= change.Version == 1; // a run's first version is its insert, queued
+        }
+
+        if (queued)
+        {
+            // A start on another node: this node's worker claims at once instead of at its next poll.
+            _runQueuedElsewhere?.Invoke();
         }
     }
 

@@ -2,10 +2,13 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using OperationsHub.Core.Data;
 using OperationsHub.Core.Feed;
 using OperationsHub.Core.Storage;
+using OperationsHub.Core.Worker;
 
 namespace OperationsHub.PostgreSql;
 
@@ -32,7 +35,12 @@ public sealed class PostgreSqlStorageProvider : HubStorageProvider
         services.AddSingleton<IRunStore>(sp => sp.GetRequiredService<PostgreSqlRunStore>());
         services.AddSingleton<IRunSearch, PostgreSqlRunSearch>();
         // Several nodes share one database: the feed relays each node's changes to the others (LISTEN / NOTIFY).
-        services.AddSingleton<PostgreSqlRunChangeFeed>();
+        services.AddSingleton(sp => new PostgreSqlRunChangeFeed(
+            sp.GetRequiredService<IOptions<DatabaseOptions>>(),
+            sp.GetRequiredService<IOptions<ChangeFeedOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILoggerFactory>(),
+            runQueuedElsewhere: () => sp.GetService<RunWorker>()?.Wake()));
         services.AddSingleton<IRunChangeFeed>(sp => sp.GetRequiredService<PostgreSqlRunChangeFeed>());
         services.AddHostedService(sp => sp.GetRequiredService<PostgreSqlRunChangeFeed>());
     }

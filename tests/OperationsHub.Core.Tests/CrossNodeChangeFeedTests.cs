@@ -19,12 +19,14 @@ public sealed class CrossNodeChangeFeedTests : IAsyncLifetime
     private TestDatabase _database = null!;
     private PostgreSqlRunChangeFeed _nodeA = null!;
     private PostgreSqlRunChangeFeed _nodeB = null!;
+    private int _wakesOnA;
+    private int _wakesOnB;
 
     public async ValueTask InitializeAsync()
     {
         _database = await TestDatabase.CreateAsync(TestProvider.PostgreSql);
-        _nodeA = await StartNodeAsync();
-        _nodeB = await StartNodeAsync();
+        _nodeA = await StartNodeAsync(() => Interlocked.Increment(ref _wakesOnA));
+        _nodeB = await StartNodeAsync(() => Interlocked.Increment(ref _wakesOnB));
     }
 
     public async ValueTask DisposeAsync()
@@ -64,6 +66,21 @@ public sealed class CrossNodeChangeFeedTests : IAsyncLifetime
         _nodeB.Publish(new RunChanged(2002, 8, null, 1)); // a later notification through the same channel
         await WaitFor.ConditionAsync(() => Task.FromResult(_nodeA.Sequence >= 2), "node A hears node B");
         runOnA.Changes.Should().ContainSingle("node A's own notification came back and was skipped");
+    }
+
+    [Fact]
+    public async Task ARunQueuedOnNodeA_WakesNodeBsWorker_ButLaterChangesDoNot()
+    {
+        var onB = new Sink();
+        using var _ = _nodeB.Subscribe(RunChangeScope.ForTenant(1), onB.Receive);
+
+        _nodeA.Publish(new RunChanged(5, 1, null, 2)); // a run moving on: nothing for another worker to claim
+        await WaitFor.ConditionAsync(() => Task.FromResult(onB.Changes.Any(c => c.RunId == 5)), "the first change on node B");
+        Volatile.Read(ref _wakesOnB).Should().Be(0);
+
+        _nodeA.Publish(new RunChanged(6, 1, null, 1)); // inserted, queued
+        await WaitFor.ConditionAsync(() => Task.FromResult(Volatile.Read(ref _wakesOnB) == 1), "node B's worker woken");
+        Volatile.Read(ref _wakesOnA).Should().Be(0, "node A's own start wakes its worker through the dispatcher, not the feed");
     }
 
     [Fact]
@@ -124,13 +141,14 @@ public sealed class CrossNodeChangeFeedTests : IAsyncLifetime
         await WaitFor.ConditionAsync(() => Task.FromResult(onB.Changes.Any(c => c.RunId == 77)), "a change after the reconnect");
     }
 
-    private async Task<PostgreSqlRunChangeFeed> StartNodeAsync()
+    private async Task<PostgreSqlRunChangeFeed> StartNodeAsync(Action wake)
     {
         var node = new PostgreSqlRunChangeFeed(
             Options.Create(new DatabaseOptions { Provider = "PostgreSql", ConnectionString = _database.ConnectionString }),
             Options.Create(new ChangeFeedOptions { MinInterval = TimeSpan.Zero, MaxBatchRuns = 10_000 }),
             TimeProvider.System,
-            NullLoggerFactory.Instance);
+            NullLoggerFactory.Instance,
+            wake);
         await node.StartAsync(TestContext.Current.CancellationToken);
         await WaitFor.ConditionAsync(() => Task.FromResult(node.Listening), "the node's listener");
         return node;

@@ -1,5 +1,7 @@
 using System.Data.Common;
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using OperationsHub.IntegrationTests.Infrastructure;
@@ -25,9 +27,17 @@ public abstract class WebFarmDrillTests(TestProvider provider) : IAsyncLifetime
         var ct = TestContext.Current.CancellationToken;
         _database = await TestDatabase.CreateAsync(provider);
         // One after the other, as a rolling start would: the first creates the key ring, the second finds it.
-        _nodeA = await HubProcess.StartAsync(_database, NodeSettings(), ct);
-        _nodeB = await HubProcess.StartAsync(_database, NodeSettings(), ct);
+        // Node A serves pages only; node B runs the worker, polling so rarely that only a wake-up explains a prompt claim.
+        _nodeA = await HubProcess.StartAsync(_database, NodeSettings(worker: false), ct);
+        _nodeB = await HubProcess.StartAsync(_database, NodeSettings(worker: true), ct);
     }
+
+    /// <summary>The poll of node B's worker: far beyond any wait in these tests.</summary>
+    protected static readonly TimeSpan WorkerPoll = TimeSpan.FromMinutes(2);
+
+    private protected HubProcess NodeA => _nodeA!;
+
+    private protected HubProcess NodeB => _nodeB!;
 
     public async ValueTask DisposeAsync()
     {
@@ -101,7 +111,7 @@ public abstract class WebFarmDrillTests(TestProvider provider) : IAsyncLifetime
         }
     }
 
-    private Dictionary<string, string> NodeSettings()
+    private Dictionary<string, string> NodeSettings(bool worker)
     {
         var home = Directory.CreateTempSubdirectory("opshub-node-home-");
         _homes.Add(home);
@@ -109,7 +119,8 @@ public abstract class WebFarmDrillTests(TestProvider provider) : IAsyncLifetime
         {
             // The default key ring lives under $HOME: a node of its own, as on another machine.
             ["HOME"] = home.FullName,
-            ["Worker:Enabled"] = "false",
+            ["Worker:Enabled"] = worker ? "true" : "false",
+            ["Worker:PollInterval"] = WorkerPoll.ToString(),
         };
     }
 
@@ -137,4 +148,36 @@ public abstract class WebFarmDrillTests(TestProvider provider) : IAsyncLifetime
 
 public sealed class WebFarmDrillTestsOnSqlite() : WebFarmDrillTests(TestProvider.Sqlite);
 
-public sealed class WebFarmDrillTestsOnPostgreSql() : WebFarmDrillTests(TestProvider.PostgreSql);
+/// <summary>On PostgreSQL the nodes also share the change feed (LISTEN / NOTIFY).</summary>
+public sealed class WebFarmDrillTestsOnPostgreSql() : WebFarmDrillTests(TestProvider.PostgreSql)
+{
+    [Fact]
+    public async Task ARunStartedOnAPageOnlyNode_IsClaimedByTheOtherNodesWorkerAtOnce_WokenByTheFeed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var onA = await NodeA.SignedInClientAsync("operator@contoso.test", ct);
+
+        using var start = await onA.PostAsJsonAsync("/api/t/contoso/operations",
+            new { type = "policy_sync", inputs = new Dictionary<string, string> { ["items"] = "3", ["item_delay_ms"] = "10" }, target = "Farm drill" }, ct);
+        start.StatusCode.Should().Be(HttpStatusCode.Accepted, await start.Content.ReadAsStringAsync(ct));
+        var id = JsonDocument.Parse(await start.Content.ReadAsStringAsync(ct)).RootElement.GetProperty("id").GetInt64();
+
+        // Node B's worker last polled when it started, and polls again only after WorkerPoll: the run completes well
+        // before that only if node A's start reached node B through the feed.
+        var deadline = DateTime.UtcNow + WorkerPoll / 4;
+        string? status = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            using var run = await onA.GetAsync($"/api/t/contoso/operations/{id}", ct);
+            status = JsonDocument.Parse(await run.Content.ReadAsStringAsync(ct)).RootElement.GetProperty("status").GetString();
+            if (status == "Completed")
+            {
+                break;
+            }
+
+            await Task.Delay(100, ct);
+        }
+
+        status.Should().Be("Completed", $"node B claims a run queued on node A when the feed wakes it\n{NodeA.Output}\n{NodeB.Output}");
+    }
+}
