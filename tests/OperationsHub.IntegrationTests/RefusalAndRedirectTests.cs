@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using OperationsHub.IntegrationTests.Infrastructure;
 
 namespace OperationsHub.IntegrationTests;
@@ -26,6 +28,30 @@ public sealed class RefusalAndRedirectTests : IAsyncLifetime
         var location = response.Headers.Location!.OriginalString;
         location.Should().StartWith("/account/login?returnUrl=", "a relative redirect cannot name another host");
         location.Should().NotContain("evil.example");
+    }
+
+    [Fact]
+    public async Task SignIn_WithAForgedHost_RedirectsToAPath_NotToThatHost()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var dbFactory = _app.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<OperationsHub.Core.Data.HubDbContext>>();
+        var hasher = _app.Services.GetRequiredService<Microsoft.AspNetCore.Identity.IPasswordHasher<OperationsHub.Core.Domain.HubUser>>();
+        string email;
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+        {
+            var user = await db.Users.SingleAsync(u => u.Id == _app.World.AlphaOwner.Id, ct);
+            email = user.Email!;
+            user.NormalizedEmail = user.Email!.ToUpperInvariant();
+            user.PasswordHash = hasher.HashPassword(user, "Correct-horse-42");
+            await db.SaveChangesAsync(ct);
+        }
+
+        using var client = _app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        client.DefaultRequestHeaders.Host = "evil.example";
+        using var response = await FormSignIn.SignInAsync(client, email, "Correct-horse-42", "/admin/t/alpha/operations", ct);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Redirect);
+        response.Headers.Location!.OriginalString.Should().Be("/admin/t/alpha/operations", "the form's redirect names no host, least of all a forged one");
     }
 
     [Fact]

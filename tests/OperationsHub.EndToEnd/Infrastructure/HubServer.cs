@@ -147,8 +147,13 @@ public class HubServer : IAsyncLifetime
     public static Task<string[]> RecordedAsync(IPage page, string key) =>
         page.EvaluateAsync<string[]>("key => window.__recorded[key]", key);
 
-    public static Task ScreenshotAsync(IPage page, string name) =>
-        page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDirectory, name + ".png"), FullPage = true });
+    public static async Task ScreenshotAsync(IPage page, string name)
+    {
+        // From the top: a full-page capture of a scrolled page draws the fixed app bar where the viewport was, over
+        // the page's title (the dashboard-with-toasts shot showed it after a field scrolled into view).
+        await page.EvaluateAsync("() => window.scrollTo(0, 0)");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDirectory, name + ".png"), FullPage = true });
+    }
 
     private sealed class Factory(string databasePath, IDictionary<string, string?> settings) : WebApplicationFactory<Program>
     {
