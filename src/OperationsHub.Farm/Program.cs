@@ -5,6 +5,8 @@ using Yarp.ReverseProxy.Configuration;
 // (OperationsHub.Web.dll) on one PostgreSQL database, and YARP in front spreads new visitors over them and keeps each
 // visitor on one node (cookie affinity; a node that stops answering /healthz/ready is taken out of rotation).
 var builder = WebApplication.CreateBuilder(args);
+// The proxy's own routine (a health probe of every node every 5 s) is not news; its warnings are.
+builder.Logging.AddFilter("Yarp", LogLevel.Warning);
 var options = builder.Configuration.GetSection(FarmOptions.SectionName).Get<FarmOptions>() ?? new FarmOptions();
 options.Validate();
 
