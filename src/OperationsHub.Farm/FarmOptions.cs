@@ -11,8 +11,12 @@ public sealed class FarmOptions
     /// <summary>The first node's loopback port; the next nodes take the ports after it.</summary>
     public int FirstNodePort { get; set; } = 5181;
 
-    /// <summary>The database every node uses: PostgreSQL, the only provider several nodes can share.</summary>
-    public string ConnectionString { get; set; } = "Host=localhost;Username=postgres;Password=opshub;Database=operationshub";
+    /// <summary>
+    /// The database every node uses: PostgreSQL, the only provider several nodes can share. Each node's pool is capped
+    /// at 30 so that the nodes together stay under PostgreSQL's default <c>max_connections</c> of 100 (Npgsql's default
+    /// pool of 100 per node would exhaust it with two).
+    /// </summary>
+    public string ConnectionString { get; set; } = "Host=localhost;Username=postgres;Password=opshub;Database=operationshub;Maximum Pool Size=30";
 
     public void Validate()
     {

@@ -23,10 +23,12 @@ public sealed class FarmDrillTests : IAsyncLifetime
     {
         var ct = TestContext.Current.CancellationToken;
         _database = await TestDatabase.CreateAsync(TestProvider.PostgreSql);
-        var farmDll = Path.Combine(RepositoryRoot(), "src", "OperationsHub.Farm", "bin", "Debug", "net10.0", "OperationsHub.Farm.dll");
-        File.Exists(farmDll).Should().BeTrue($"the solution build puts the farm at {farmDll}");
+        // Built with this suite (a build-order reference in the test project), in the same configuration.
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var farmDll = Path.Combine(RepositoryRoot(), "src", "OperationsHub.Farm", "bin", output.Parent!.Name, output.Name, "OperationsHub.Farm.dll");
+        File.Exists(farmDll).Should().BeTrue($"building this test project builds the farm at {farmDll}");
 
-        var proxyPort = FreeLoopbackPort();
+        var proxyPort = HubProcess.FreeLoopbackPort();
         _proxy = new Uri($"http://127.0.0.1:{proxyPort}");
         var start = new ProcessStartInfo("dotnet")
         {
@@ -150,19 +152,12 @@ public sealed class FarmDrillTests : IAsyncLifetime
         return directory?.FullName ?? throw new InvalidOperationException("OperationsHub.sln not found above the test's folder.");
     }
 
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     /// <summary>A port whose next port is free too (the farm's two nodes take consecutive ports).</summary>
     private static int FreeLoopbackPortPair()
     {
         for (var attempt = 0; attempt < 50; attempt++)
         {
-            var first = FreeLoopbackPort();
+            var first = HubProcess.FreeLoopbackPort();
             try
             {
                 using var next = new TcpListener(IPAddress.Loopback, first + 1);

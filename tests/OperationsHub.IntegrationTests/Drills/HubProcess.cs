@@ -165,7 +165,7 @@ internal sealed class HubProcess : IAsyncDisposable
         }
     }
 
-    private static int FreeLoopbackPort()
+    internal static int FreeLoopbackPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

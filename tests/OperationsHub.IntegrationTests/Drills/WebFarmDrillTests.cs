@@ -94,6 +94,44 @@ public abstract class WebFarmDrillTests(TestProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TwoHundredIdenticalStartsSplitOverBothNodes_MakeOneRun_OneAcceptedAndTheRestPointedAtIt()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var cookies = new CookieContainer();
+        using var onA = Client(_nodeA!, cookies);
+        using var onB = Client(_nodeB!, cookies);
+        (await FormSignIn.SignInAsync(onA, "operator@contoso.test", Web.Features.Demo.DemoSeed.DemoPassword, "/", ct)).StatusCode
+            .Should().Be(HttpStatusCode.Redirect);
+
+        // Long enough that the run is still active when the last start arrives, whichever node's worker takes it.
+        var body = new
+        {
+            type = "inventory_sync",
+            inputs = new Dictionary<string, string> { ["items"] = "300", ["item_delay_ms"] = "100", ["fail_every"] = "0" },
+            target = "Farm dedupe drill",
+        };
+        using var go = new ManualResetEventSlim();
+        var starts = Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
+        {
+            go.Wait(ct);
+            using var response = await (i % 2 == 0 ? onA : onB).PostAsJsonAsync("/api/t/contoso/operations", body, ct);
+            var text = await response.Content.ReadAsStringAsync(ct);
+            var json = JsonDocument.Parse(text).RootElement;
+            return (response.StatusCode, Id: json.TryGetProperty("id", out var id) ? id.GetInt64() : 0, Body: text);
+        }, ct)).ToList();
+        go.Set();
+        var answers = await Task.WhenAll(starts);
+
+        var refused = string.Join("\n", answers.Where(a => a.StatusCode is not (HttpStatusCode.Accepted or HttpStatusCode.OK))
+            .Select(a => $"{(int)a.StatusCode}: {a.Body}").Distinct());
+        refused.Should().BeEmpty("no start is refused");
+        answers.Count(a => a.StatusCode == HttpStatusCode.Accepted).Should().Be(1, "one start creates the run");
+        answers.Count(a => a.StatusCode == HttpStatusCode.OK).Should().Be(199, "every other start is pointed at it");
+        answers.Select(a => a.Id).Distinct().Should().ContainSingle("all 200 answers name the same run");
+        (await CountRunsAsync("Farm dedupe drill", ct)).Should().Be(1);
+    }
+
+    [Fact]
     public async Task TheKeyRing_IsOneSetOfRowsInTheDatabase_AndNoNodeKeepsKeysOnItsDisk()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -115,24 +153,50 @@ public abstract class WebFarmDrillTests(TestProvider provider) : IAsyncLifetime
     {
         var home = Directory.CreateTempSubdirectory("opshub-node-home-");
         _homes.Add(home);
-        return new Dictionary<string, string>
+        var settings = new Dictionary<string, string>
         {
             // The default key ring lives under $HOME: a node of its own, as on another machine.
             ["HOME"] = home.FullName,
             ["Worker:Enabled"] = worker ? "true" : "false",
             ["Worker:PollInterval"] = WorkerPoll.ToString(),
         };
+        if (provider == TestProvider.PostgreSql)
+        {
+            // As the README says for a farm: every node's pool together stays under the server's max_connections
+            // (Npgsql's default of 100 per node is the whole of PostgreSQL's default).
+            settings["Database:ConnectionString"] = new NpgsqlConnectionStringBuilder(_database.ConnectionString) { MaxPoolSize = 30 }.ConnectionString;
+        }
+
+        return settings;
     }
 
     private static HttpClient Client(HubProcess node, CookieContainer cookies) =>
         new(new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false }) { BaseAddress = node.Address };
 
-    private async Task<List<string>> KeyXmlAsync(CancellationToken ct)
+    private async Task<long> CountRunsAsync(string target, CancellationToken ct)
     {
-        await using DbConnection connection = provider == TestProvider.Sqlite
+        await using var connection = await OpenAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM operation_runs WHERE target = @target";
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = "@target";
+        parameter.Value = target;
+        command.Parameters.Add(parameter);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private async Task<DbConnection> OpenAsync(CancellationToken ct)
+    {
+        DbConnection connection = provider == TestProvider.Sqlite
             ? new SqliteConnection(_database.ConnectionString)
             : new NpgsqlConnection(_database.ConnectionString);
         await connection.OpenAsync(ct);
+        return connection;
+    }
+
+    private async Task<List<string>> KeyXmlAsync(CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT xml FROM data_protection_keys";
         await using var reader = await command.ExecuteReaderAsync(ct);
