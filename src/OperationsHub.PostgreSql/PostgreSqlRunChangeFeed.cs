@@ -22,7 +22,7 @@ namespace OperationsHub.PostgreSql;
 /// is gone. Ids only, so a lost signal costs freshness, never truth: pages re-read the database.
 /// </para>
 /// </summary>
-internal sealed partial class PostgreSqlRunChangeFeed : BackgroundService, IRunChangeFeed
+internal sealed partial class PostgreSqlRunChangeFeed : BackgroundService, IRunChangeFeed, IChangeFeedRelay
 {
     internal const string Channel = "opshub_run_changes";
 
@@ -65,8 +65,8 @@ internal sealed partial class PostgreSqlRunChangeFeed : BackgroundService, IRunC
     /// <summary>This process on the channel: its own notifications come back to it and are skipped.</summary>
     internal string NodeId { get; } = Guid.NewGuid().ToString("N");
 
-    /// <summary>Whether the LISTEN connection is up (for readiness and tests).</summary>
-    internal bool Listening { get; private set; }
+    /// <summary>Whether the LISTEN connection is up (readiness reports it).</summary>
+    public bool Listening { get; private set; }
 
     public long Sequence => _local.Sequence;
 

@@ -42,6 +42,7 @@ public sealed class PostgreSqlStorageProvider : HubStorageProvider
             sp.GetRequiredService<ILoggerFactory>(),
             runQueuedElsewhere: () => sp.GetService<RunWorker>()?.Wake()));
         services.AddSingleton<IRunChangeFeed>(sp => sp.GetRequiredService<PostgreSqlRunChangeFeed>());
+        services.AddSingleton<IChangeFeedRelay>(sp => sp.GetRequiredService<PostgreSqlRunChangeFeed>());
         services.AddHostedService(sp => sp.GetRequiredService<PostgreSqlRunChangeFeed>());
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using OperationsHub.IntegrationTests.Infrastructure;
 
@@ -29,7 +30,7 @@ public abstract class HealthEndpointTests(TestProvider provider) : IAsyncLifetim
 
         // The worker's loop starts with the scheduler, a moment after the host.
         var (status, body) = await ReadyAsync(client);
-        for (var i = 0; i < 50 && status != HttpStatusCode.OK; i++)
+        for (var i = 0; i < 50 && (status != HttpStatusCode.OK || body.GetProperty("status").GetString() != "Healthy"); i++)
         {
             await Task.Delay(100, TestContext.Current.CancellationToken);
             (status, body) = await ReadyAsync(client);
@@ -41,6 +42,11 @@ public abstract class HealthEndpointTests(TestProvider provider) : IAsyncLifetim
         var worker = body.GetProperty("checks").GetProperty("worker");
         worker.GetProperty("status").GetString().Should().Be("Healthy");
         worker.GetProperty("description").GetString().Should().Be($"The worker is running 0 of {new OperationsHub.Core.Worker.WorkerOptions().MaxConcurrency} runs.");
+        var feed = body.GetProperty("checks").GetProperty("changeFeed");
+        feed.GetProperty("status").GetString().Should().Be("Healthy");
+        feed.GetProperty("description").GetString().Should().Be(provider == TestProvider.Sqlite
+            ? "One node on this database: changes need no relay."
+            : "The change feed hears the other nodes.");
     }
 
     [Fact]
@@ -76,6 +82,28 @@ public abstract class HealthEndpointTests(TestProvider provider) : IAsyncLifetim
 }
 
 public sealed class HealthEndpointTestsOnSqlite() : HealthEndpointTests(TestProvider.Sqlite);
+
+public sealed class ChangeFeedHealthCheckTests
+{
+    [Fact]
+    public async Task ALostListener_IsDegraded_SoTheNodeStaysInRotationWhileItReconnects()
+    {
+        using var services = new ServiceCollection()
+            .AddSingleton<OperationsHub.Core.Feed.IChangeFeedRelay>(new Relay(listening: false))
+            .BuildServiceProvider();
+
+        var result = await new OperationsHub.Web.Features.Health.ChangeFeedHealthCheck(services)
+            .CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext(), TestContext.Current.CancellationToken);
+
+        result.Status.Should().Be(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded);
+        result.Description.Should().Contain("reconnecting");
+    }
+
+    private sealed class Relay(bool listening) : OperationsHub.Core.Feed.IChangeFeedRelay
+    {
+        public bool Listening => listening;
+    }
+}
 
 public sealed class HealthEndpointTestsOnPostgreSql() : HealthEndpointTests(TestProvider.PostgreSql)
 {

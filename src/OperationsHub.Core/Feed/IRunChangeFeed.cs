@@ -47,3 +47,13 @@ public interface IRunChangeFeed
     /// </summary>
     IDisposable Subscribe(RunChangeScope scope, Func<RunChangeBatch, Task> callback);
 }
+
+/// <summary>
+/// A feed that relays changes between nodes (PostgreSQL) says whether it hears the other nodes right now; a single-node
+/// feed registers none.
+/// </summary>
+public interface IChangeFeedRelay
+{
+    /// <summary>Whether this node's listener is connected: while it is not, pages here miss other nodes' changes.</summary>
+    bool Listening { get; }
+}

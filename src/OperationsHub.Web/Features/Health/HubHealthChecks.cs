@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using OperationsHub.Core.Data;
+using OperationsHub.Core.Feed;
 using OperationsHub.Core.Worker;
 
 namespace OperationsHub.Web.Features.Health;
@@ -23,7 +24,8 @@ internal static class HubHealthChecks
     {
         services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database", timeout: TimeSpan.FromSeconds(5))
-            .AddCheck<WorkerHealthCheck>("worker");
+            .AddCheck<WorkerHealthCheck>("worker")
+            .AddCheck<ChangeFeedHealthCheck>("changeFeed");
         return services;
     }
 
@@ -66,6 +68,21 @@ internal sealed class DatabaseHealthCheck(IDbContextFactory<HubDbContext> dbFact
             return HealthCheckResult.Unhealthy("The database does not answer.", ex);
         }
     }
+}
+
+/// <summary>
+/// This node hears the other nodes' changes (PostgreSQL's relay). A lost listener is Degraded, not Unhealthy: the node
+/// still serves what the database says and reconnects by itself; only its pages' live updates from elsewhere wait.
+/// </summary>
+internal sealed class ChangeFeedHealthCheck(IServiceProvider services) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(services.GetService<IChangeFeedRelay>() switch
+        {
+            null => HealthCheckResult.Healthy("One node on this database: changes need no relay."),
+            { Listening: true } => HealthCheckResult.Healthy("The change feed hears the other nodes."),
+            _ => HealthCheckResult.Degraded("The change feed is reconnecting: pages here miss other nodes' changes until it is back."),
+        });
 }
 
 /// <summary>This node's worker runs and can claim (or the node serves pages only, by configuration).</summary>
