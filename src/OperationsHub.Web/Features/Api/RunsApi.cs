@@ -163,7 +163,8 @@ internal static class RunsApi
         CommandStatus.NotFound => Problem(StatusCodes.Status404NotFound, "Not found.", "The tenant or run does not exist."),
         CommandStatus.Conflict => Problem(StatusCodes.Status409Conflict, "Conflict.", message),
         CommandStatus.Unavailable => new RetryAfter(
-            Problem(StatusCodes.Status503ServiceUnavailable, "The hub is busy; try again shortly.", message), Seconds: 5),
+            Problem(StatusCodes.Status503ServiceUnavailable, Security.TransientFailures.BusyTitle, message),
+            Security.TransientFailures.RetryAfterSeconds),
         _ => Problem(StatusCodes.Status403Forbidden, "Forbidden.", message ?? "You do not have access to this tenant or run."),
     };
 

@@ -11,6 +11,10 @@ namespace OperationsHub.Web.Features.Security;
 /// </summary>
 internal static partial class TransientFailures
 {
+    /// <summary>What every 503 of a busy hub says, here and in the API's own refusals (<c>RunsApi</c>).</summary>
+    public const string BusyTitle = "The hub is busy; try again shortly.";
+
+    /// <summary>The Retry-After of every 503 of a busy hub.</summary>
     public const int RetryAfterSeconds = 5;
 
     public static IApplicationBuilder UseTransientFailureAnswers(this IApplicationBuilder app) => app.Use(async (context, next) =>
@@ -25,11 +29,10 @@ internal static partial class TransientFailures
             context.Response.Clear();
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            const string title = "The hub is busy; try again shortly.";
             const string detail = "The database could not take this request just now. Nothing is lost: try again in a few seconds.";
             if (context.Request.Path.StartsWithSegments("/api"))
             {
-                await Results.Problem(title: title, detail: detail, statusCode: StatusCodes.Status503ServiceUnavailable).ExecuteAsync(context);
+                await Results.Problem(title: BusyTitle, detail: detail, statusCode: StatusCodes.Status503ServiceUnavailable).ExecuteAsync(context);
                 return;
             }
 
@@ -37,7 +40,7 @@ internal static partial class TransientFailures
             context.Response.ContentType = "text/html; charset=utf-8";
             await context.Response.WriteAsync(
                 $"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Busy - OperationsHub</title></head>"
-                + $"<body><main><h1>{title}</h1><p>{detail}</p><p><a href=\"{again}\">Try again</a></p></main></body></html>");
+                + $"<body><main><h1>{BusyTitle}</h1><p>{detail}</p><p><a href=\"{again}\">Try again</a></p></main></body></html>");
         }
     });
 
