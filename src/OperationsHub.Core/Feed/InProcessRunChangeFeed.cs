@@ -169,15 +169,11 @@ internal sealed partial class InProcessRunChangeFeed(
 
                     if (_pending.Count > _maxBatchRuns)
                     {
-                        _overflowed = true;
-                        _pending.Clear();
+                        OverflowLocked();
                     }
                 }
 
-                if (!_scheduled && !_delivering)
-                {
-                    ScheduleLocked();
-                }
+                ScheduleIfIdleLocked();
             }
         }
 
@@ -190,12 +186,24 @@ internal sealed partial class InProcessRunChangeFeed(
                     return;
                 }
 
-                _overflowed = true;
-                _pending.Clear();
-                if (!_scheduled && !_delivering)
-                {
-                    ScheduleLocked();
-                }
+                OverflowLocked();
+            }
+        }
+
+        /// <summary>From now on the next delivery says "reload everything" instead of listing runs.</summary>
+        private void OverflowLocked()
+        {
+            _overflowed = true;
+            _pending.Clear();
+            ScheduleIfIdleLocked();
+        }
+
+        /// <summary>A delivery is scheduled unless one is already due or under way (its end schedules the next).</summary>
+        private void ScheduleIfIdleLocked()
+        {
+            if (!_scheduled && !_delivering)
+            {
+                ScheduleLocked();
             }
         }
 
