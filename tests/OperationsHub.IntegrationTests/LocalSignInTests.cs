@@ -1,5 +1,4 @@
 using System.Net;
-using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using OperationsHub.Core.Data;
@@ -18,14 +17,7 @@ public sealed class LocalSignInTests : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         await _app.InitializeWorldAsync();
-        var dbFactory = _app.Services.GetRequiredService<IDbContextFactory<HubDbContext>>();
-        var hasher = _app.Services.GetRequiredService<IPasswordHasher<HubUser>>();
-        await using var db = await dbFactory.CreateDbContextAsync();
-        var user = await db.Users.SingleAsync(u => u.Id == _app.World.AlphaOwner.Id);
-        user.NormalizedEmail = user.Email!.ToUpperInvariant();
-        user.PasswordHash = hasher.HashPassword(user, Password);
-        await db.SaveChangesAsync();
-        _email = user.Email;
+        _email = await _app.SetLocalPasswordAsync(_app.World.AlphaOwner, Password);
     }
 
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();

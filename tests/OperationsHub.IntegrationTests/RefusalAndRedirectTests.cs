@@ -1,7 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using OperationsHub.IntegrationTests.Infrastructure;
 
 namespace OperationsHub.IntegrationTests;
@@ -34,17 +32,7 @@ public sealed class RefusalAndRedirectTests : IAsyncLifetime
     public async Task SignIn_WithAForgedHost_RedirectsToAPath_NotToThatHost()
     {
         var ct = TestContext.Current.CancellationToken;
-        var dbFactory = _app.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<OperationsHub.Core.Data.HubDbContext>>();
-        var hasher = _app.Services.GetRequiredService<Microsoft.AspNetCore.Identity.IPasswordHasher<OperationsHub.Core.Domain.HubUser>>();
-        string email;
-        await using (var db = await dbFactory.CreateDbContextAsync(ct))
-        {
-            var user = await db.Users.SingleAsync(u => u.Id == _app.World.AlphaOwner.Id, ct);
-            email = user.Email!;
-            user.NormalizedEmail = user.Email!.ToUpperInvariant();
-            user.PasswordHash = hasher.HashPassword(user, "Correct-horse-42");
-            await db.SaveChangesAsync(ct);
-        }
+        var email = await _app.SetLocalPasswordAsync(_app.World.AlphaOwner, "Correct-horse-42");
 
         using var client = _app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
         client.DefaultRequestHeaders.Host = "evil.example";

@@ -114,6 +114,19 @@ public class HubAppFactory : WebApplicationFactory<Program>
         return new ClaimsPrincipal(HubClaims.CreateIdentity(user.Id, user.Name, null, token, "Test"));
     }
 
+    /// <summary>Gives a test user a local password (hashed as the real sign-in checks it); returns the email to sign in with.</summary>
+    public async Task<string> SetLocalPasswordAsync(TestUser user, string password)
+    {
+        var dbFactory = Services.GetRequiredService<IDbContextFactory<HubDbContext>>();
+        var hasher = Services.GetRequiredService<Microsoft.AspNetCore.Identity.IPasswordHasher<HubUser>>();
+        await using var db = await dbFactory.CreateDbContextAsync();
+        var row = await db.Users.SingleAsync(u => u.Id == user.Id);
+        row.NormalizedEmail = row.Email!.ToUpperInvariant();
+        row.PasswordHash = hasher.HashPassword(row, password);
+        await db.SaveChangesAsync();
+        return row.Email;
+    }
+
     /// <summary>The real server's address when <see cref="RealServer"/> is on.</summary>
     public Uri ServerAddress => new(Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
         .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First());
