@@ -48,7 +48,8 @@ public static class OperationsHubServiceCollectionExtensions
             sp.GetRequiredService<IRunDispatcher>(),
             sp.GetRequiredService<OperationTypeRegistry>(),
             sp.GetRequiredService<HubMetrics>(),
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<OperationRunService>>()));
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<OperationRunService>>(),
+            sp.GetServices<IOperationStartValidator>()));
         services.TryAddSingleton<WorkerIdentity>();
         services.AddSingleton<RunExecutor>();
         services.AddSingleton<RunWorker>();

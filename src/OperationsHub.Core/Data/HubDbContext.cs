@@ -27,6 +27,16 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
 
     public DbSet<HubSession> Sessions => Set<HubSession>();
 
+    public DbSet<CachedDirectoryGroup> DirectoryGroups => Set<CachedDirectoryGroup>();
+
+    public DbSet<DirectorySyncState> DirectorySyncStates => Set<DirectorySyncState>();
+
+    public DbSet<PolicyBackup> Backups => Set<PolicyBackup>();
+
+    public DbSet<BackupAssignment> BackupAssignments => Set<BackupAssignment>();
+
+    public DbSet<GroupRoleBinding> GroupRoleBindings => Set<GroupRoleBinding>();
+
     /// <summary>
     /// The ASP.NET Core Data Protection key ring, shared by every node on this database: a sign-in cookie or an
     /// antiforgery token one node protected, another unprotects.
@@ -39,6 +49,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
         configurationBuilder.Properties<RunStatus>().HaveConversion<string>().HaveMaxLength(16);
         configurationBuilder.Properties<RunOutcome>().HaveConversion<string>().HaveMaxLength(24);
         configurationBuilder.Properties<TenantRole>().HaveConversion<string>().HaveMaxLength(16);
+        configurationBuilder.Properties<DirectoryGroupKind>().HaveConversion<string>().HaveMaxLength(16);
         configurationBuilder.Properties<ThemePreference>().HaveConversion<string>().HaveMaxLength(16);
         configurationBuilder.Properties<SessionEndReason>().HaveConversion<string>().HaveMaxLength(16);
         configurationBuilder.Properties<SessionEndReason?>().HaveConversion<string>().HaveMaxLength(16);
@@ -54,7 +65,61 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
             e.ToTable("tenants");
             e.Property(t => t.ExternalId).HasMaxLength(64);
             e.Property(t => t.Name).HasMaxLength(200);
+            e.Property(t => t.DirectoryTenantId).HasMaxLength(64);
             e.HasIndex(t => t.ExternalId).IsUnique();
+        });
+
+        modelBuilder.Entity<CachedDirectoryGroup>(e =>
+        {
+            e.ToTable("directory_groups");
+            e.HasKey(g => new { g.TenantId, g.ObjectId });
+            e.Property(g => g.ObjectId).HasMaxLength(64);
+            e.Property(g => g.DisplayName).HasMaxLength(256);
+            e.Property(g => g.Description).HasMaxLength(1024);
+            e.Property(g => g.Mail).HasMaxLength(320);
+            e.HasOne<Tenant>().WithMany().HasForeignKey(g => g.TenantId).OnDelete(DeleteBehavior.Cascade);
+            // The directory page and the restore mapping list a tenant's groups by name, and match names exactly.
+            e.HasIndex(g => new { g.TenantId, g.DisplayName }).HasDatabaseName("ix_directory_groups_tenant_name");
+        });
+
+        modelBuilder.Entity<DirectorySyncState>(e =>
+        {
+            e.ToTable("directory_sync_states");
+            e.HasKey(s => s.TenantId);
+            e.Property(s => s.TenantId).ValueGeneratedNever();
+            e.Property(s => s.DeltaLink).HasMaxLength(4096);
+            e.HasOne<Tenant>().WithMany().HasForeignKey(s => s.TenantId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<PolicyBackup>(e =>
+        {
+            e.ToTable("backups");
+            e.HasOne<Tenant>().WithMany().HasForeignKey(b => b.TenantId).OnDelete(DeleteBehavior.Cascade);
+            e.HasMany(b => b.Assignments).WithOne().HasForeignKey(a => a.BackupId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(b => new { b.TenantId, b.TakenAt }).HasDatabaseName("ix_backups_tenant_taken");
+            e.HasIndex(b => b.RunId).IsUnique();
+        });
+
+        modelBuilder.Entity<BackupAssignment>(e =>
+        {
+            e.ToTable("backup_assignments");
+            e.Property(a => a.PolicyId).HasMaxLength(64);
+            e.Property(a => a.PolicyName).HasMaxLength(256);
+            e.Property(a => a.SourceGroupId).HasMaxLength(64);
+            e.Property(a => a.SourceGroupName).HasMaxLength(256);
+            e.HasIndex(a => a.BackupId);
+        });
+
+        modelBuilder.Entity<GroupRoleBinding>(e =>
+        {
+            e.ToTable("group_role_bindings");
+            e.HasKey(b => new { b.TenantId, b.GroupObjectId });
+            e.Property(b => b.GroupObjectId).HasMaxLength(64);
+            e.Property(b => b.GroupDisplayName).HasMaxLength(256);
+            e.Property(b => b.CreatedBy).HasMaxLength(200);
+            e.HasOne<Tenant>().WithMany().HasForeignKey(b => b.TenantId).OnDelete(DeleteBehavior.Cascade);
+            // Sign-in resolves "which tenants do this user's groups reach?" from the group side.
+            e.HasIndex(b => b.GroupObjectId).HasDatabaseName("ix_group_role_bindings_group");
         });
 
         modelBuilder.Entity<HubUser>(e =>

@@ -24,4 +24,7 @@ public static class RunEventKinds
     public const string Requeued = "requeued";
     public const string CancelRequested = "cancel_requested";
     public const string Completed = "completed";
+
+    /// <summary>What a handler reports about its work (directory sync's counts, a restore's assignments).</summary>
+    public const string Note = "note";
 }

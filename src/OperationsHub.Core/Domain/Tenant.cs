@@ -8,6 +8,12 @@ public sealed class Tenant
     public required string ExternalId { get; set; }
 
     public required string Name { get; set; }
+
+    /// <summary>
+    /// The customer's Entra directory (tenant) id: directory sync asks Graph for an app-only token in that directory.
+    /// Null for tenants whose directory the hub does not sync.
+    /// </summary>
+    public string? DirectoryTenantId { get; set; }
 }
 
 public sealed class HubUser

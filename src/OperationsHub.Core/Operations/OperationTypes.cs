@@ -29,6 +29,12 @@ public sealed record OperationTypeDescriptor
     /// <summary>Hidden from start surfaces (benchmarks, system housekeeping).</summary>
     public bool Internal { get; init; }
 
+    /// <summary>
+    /// A tenant page (relative to <c>/admin/t/{tenant}/</c>) that starts this type, when it needs more than a button
+    /// and a few text inputs: the start surfaces lead there instead of starting it themselves.
+    /// </summary>
+    public string? StartPage { get; init; }
+
     /// <summary>What a run of this type works on when it has no identity inputs ("All devices").</summary>
     public string DefaultTarget { get; init; } = "All";
 

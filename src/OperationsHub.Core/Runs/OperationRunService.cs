@@ -24,6 +24,7 @@ public sealed partial class OperationRunService
     private readonly OperationTypeRegistry _registry;
     private readonly HubMetrics _metrics;
     private readonly ILogger<OperationRunService> _logger;
+    private readonly Dictionary<string, IOperationStartValidator> _validators;
 
     internal OperationRunService(
         IDbContextFactory<HubDbContext> dbFactory,
@@ -31,8 +32,10 @@ public sealed partial class OperationRunService
         IRunDispatcher dispatcher,
         OperationTypeRegistry registry,
         HubMetrics metrics,
-        ILogger<OperationRunService> logger)
+        ILogger<OperationRunService> logger,
+        IEnumerable<IOperationStartValidator>? validators = null)
     {
+        _validators = (validators ?? []).ToDictionary(v => v.Type, StringComparer.Ordinal);
         _dbFactory = dbFactory;
         _transitions = transitions;
         _dispatcher = dispatcher;
@@ -47,12 +50,19 @@ public sealed partial class OperationRunService
     /// If the hand-off throws, the run is failed with <c>dispatch_failed</c> before this method returns.
     /// </summary>
     /// <exception cref="UnknownOperationTypeException">No handler is registered for the type.</exception>
+    /// <exception cref="StartRejectedException">The type's validator refused the request; nothing was recorded.</exception>
     public async Task<StartRunResult> StartAsync(StartRunRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (!_registry.TryGet(request.Type, out var descriptor))
         {
             throw new UnknownOperationTypeException(request.Type);
+        }
+
+        if (_validators.TryGetValue(request.Type, out var validator)
+            && await validator.ValidateAsync(request, cancellationToken) is { } rejection)
+        {
+            throw new StartRejectedException(rejection);
         }
 
         var hash = RunIdentity.ComputeHash(request.TenantId, request.Type, request.IdentityInputs);

@@ -21,6 +21,8 @@ public static class SampleOperations
     public static IServiceCollection AddSampleOperations(this IServiceCollection services)
     {
         services.TryAddSingleton<IDirectoryClient, DemoDirectoryClient>();
+        services.TryAddSingleton<RestorePlanner>();
+        services.AddSingleton<IOperationStartValidator, RestoreStartValidator>();
         return services.AddSampleOperationTypes();
     }
 
@@ -39,18 +41,19 @@ public static class SampleOperations
         })
         .AddOperationType<BackupHandler>(new(Backup, "Backup")
         {
-            Description = "Takes a point-in-time backup of the tenant's policies.",
+            Description = "Takes a point-in-time backup of the tenant's policies and their group assignments.",
             RetrySafe = true,
             DefaultTarget = "All policies",
         })
         .AddOperationType<RestoreHandler>(new(Restore, "Restore")
         {
-            Description = "Restores policies from a backup. Not repeated automatically if a worker dies.",
-            IdentityInputs = ["backup_id"],
+            Description = "Restores policy assignments from a backup onto groups you map from the directory cache. Not repeated automatically if a worker dies.",
+            IdentityInputs = [RestoreInputs.BackupId],
+            StartPage = "restore",
         })
         .AddOperationType<DirectorySyncHandler>(new(DirectorySync, "Directory sync")
         {
-            Description = "Refreshes the cached directory groups used by assignments and restore mapping.",
+            Description = "Refreshes the tenant's cache of Entra groups, used by restore mapping and role bindings.",
             RetrySafe = true,
             DefaultTarget = "All groups",
         });
@@ -108,93 +111,6 @@ internal sealed class PolicySyncHandler(TimeProvider time) : IOperationHandler
             }
 
             context.ItemSucceeded();
-        }
-    }
-}
-
-/// <summary>Takes a configurable time, reporting progress in percent.</summary>
-internal sealed class BackupHandler(TimeProvider time) : IOperationHandler
-{
-    public async Task ExecuteAsync(IOperationContext context, CancellationToken cancellationToken)
-    {
-        var seconds = SampleOperations.IntInput(context, "duration_seconds", 8, 0, 3600);
-        const int steps = 100;
-        context.SetTotal(steps);
-        var step = TimeSpan.FromSeconds(seconds) / steps;
-        for (var i = 1; i <= steps; i++)
-        {
-            if (step > TimeSpan.Zero)
-            {
-                await Task.Delay(step, time, cancellationToken);
-            }
-
-            context.ReportProcessed(i);
-        }
-    }
-}
-
-/// <summary>
-/// Gets part of the way, then the (simulated) remote service rejects it with an error that carries a token
-/// and a signed URL; the run fails with a message the sanitizer has scrubbed.
-/// </summary>
-internal sealed class RestoreHandler(TimeProvider time) : IOperationHandler
-{
-    public async Task ExecuteAsync(IOperationContext context, CancellationToken cancellationToken)
-    {
-        var items = SampleOperations.IntInput(context, "items", 10, 1, 10_000);
-        var failAt = SampleOperations.IntInput(context, "fail_at", 4, 0, 10_000);
-        var delay = TimeSpan.FromMilliseconds(SampleOperations.IntInput(context, "item_delay_ms", 300, 0, 10_000));
-        context.SetTotal(items);
-        for (var i = 1; i <= items; i++)
-        {
-            if (delay > TimeSpan.Zero)
-            {
-                await Task.Delay(delay, time, cancellationToken);
-            }
-
-            if (i == failAt)
-            {
-                throw new OperationFailedException(
-                    "restore_rejected",
-                    "Graph rejected PATCH https://graph.example/beta/deviceManagement/configurationPolicies/7 " +
-                    "?sig=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZg%3D%3D (403 Forbidden). Request had " +
-                    "Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJkZW1vIn0.c2lnbmF0dXJl; client_secret=s3cr3t-Value");
-            }
-
-            context.ItemSucceeded();
-        }
-    }
-}
-
-/// <summary>The directory's groups (the first N); every tenth is skipped (unchanged), the rest succeed.</summary>
-internal sealed class DirectorySyncHandler(IDirectoryClient directory, TimeProvider time) : IOperationHandler
-{
-    public async Task ExecuteAsync(IOperationContext context, CancellationToken cancellationToken)
-    {
-        var items = SampleOperations.IntInput(context, "items", 60, 0, 100_000);
-        var delay = TimeSpan.FromMilliseconds(SampleOperations.IntInput(context, "item_delay_ms", 50, 0, 10_000));
-        context.SetTotal(items);
-        var i = 0;
-        await foreach (var group in directory.ListGroupsAsync(context.TenantId, cancellationToken))
-        {
-            if (++i > items)
-            {
-                break;
-            }
-
-            if (delay > TimeSpan.Zero)
-            {
-                await Task.Delay(delay, time, cancellationToken);
-            }
-
-            if (i % 10 == 0)
-            {
-                context.ItemSkipped();
-            }
-            else
-            {
-                context.ItemSucceeded();
-            }
         }
     }
 }

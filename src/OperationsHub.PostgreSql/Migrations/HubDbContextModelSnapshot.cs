@@ -46,6 +46,184 @@ namespace OperationsHub.PostgreSql.Migrations
                     b.ToTable("data_protection_keys", (string)null);
                 });
 
+            modelBuilder.Entity("OperationsHub.Core.Domain.BackupAssignment", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<long>("BackupId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("backup_id");
+
+                    b.Property<string>("PolicyId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("policy_id");
+
+                    b.Property<string>("PolicyName")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("policy_name");
+
+                    b.Property<string>("SourceGroupId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("source_group_id");
+
+                    b.Property<string>("SourceGroupName")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("source_group_name");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("BackupId");
+
+                    b.ToTable("backup_assignments", (string)null);
+                });
+
+            modelBuilder.Entity("OperationsHub.Core.Domain.CachedDirectoryGroup", b =>
+                {
+                    b.Property<long>("TenantId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<string>("ObjectId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("object_id");
+
+                    b.Property<DateTime?>("DeletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("deleted_at");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
+                        .HasColumnName("description");
+
+                    b.Property<string>("DisplayName")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("display_name");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("kind");
+
+                    b.Property<DateTime>("LastSeenAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_seen_at");
+
+                    b.Property<string>("Mail")
+                        .HasMaxLength(320)
+                        .HasColumnType("character varying(320)")
+                        .HasColumnName("mail");
+
+                    b.Property<int?>("MemberCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("member_count");
+
+                    b.HasKey("TenantId", "ObjectId");
+
+                    b.HasIndex("TenantId", "DisplayName")
+                        .HasDatabaseName("ix_directory_groups_tenant_name");
+
+                    b.ToTable("directory_groups", (string)null);
+                });
+
+            modelBuilder.Entity("OperationsHub.Core.Domain.DirectorySyncState", b =>
+                {
+                    b.Property<long>("TenantId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<string>("DeltaLink")
+                        .HasMaxLength(4096)
+                        .HasColumnType("character varying(4096)")
+                        .HasColumnName("delta_link");
+
+                    b.Property<int>("LastAdded")
+                        .HasColumnType("integer")
+                        .HasColumnName("last_added");
+
+                    b.Property<DateTime?>("LastFullSyncAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_full_sync_at");
+
+                    b.Property<int>("LastRemoved")
+                        .HasColumnType("integer")
+                        .HasColumnName("last_removed");
+
+                    b.Property<long?>("LastRunId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("last_run_id");
+
+                    b.Property<DateTime?>("LastSyncedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_synced_at");
+
+                    b.Property<int>("LastUpdated")
+                        .HasColumnType("integer")
+                        .HasColumnName("last_updated");
+
+                    b.HasKey("TenantId");
+
+                    b.ToTable("directory_sync_states", (string)null);
+                });
+
+            modelBuilder.Entity("OperationsHub.Core.Domain.GroupRoleBinding", b =>
+                {
+                    b.Property<long>("TenantId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<string>("GroupObjectId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("group_object_id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("CreatedBy")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("created_by");
+
+                    b.Property<string>("GroupDisplayName")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("group_display_name");
+
+                    b.Property<string>("Role")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("role");
+
+                    b.HasKey("TenantId", "GroupObjectId");
+
+                    b.HasIndex("GroupObjectId")
+                        .HasDatabaseName("ix_group_role_bindings_group");
+
+                    b.ToTable("group_role_bindings", (string)null);
+                });
+
             modelBuilder.Entity("OperationsHub.Core.Domain.HubSession", b =>
                 {
                     b.Property<string>("Id")
@@ -375,6 +553,42 @@ namespace OperationsHub.PostgreSql.Migrations
                     b.ToTable("operation_run_events", (string)null);
                 });
 
+            modelBuilder.Entity("OperationsHub.Core.Domain.PolicyBackup", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<int>("PolicyCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("policy_count");
+
+                    b.Property<long>("RunId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("run_id");
+
+                    b.Property<DateTime>("TakenAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("taken_at");
+
+                    b.Property<long>("TenantId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("tenant_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RunId")
+                        .IsUnique();
+
+                    b.HasIndex("TenantId", "TakenAt")
+                        .HasDatabaseName("ix_backups_tenant_taken");
+
+                    b.ToTable("backups", (string)null);
+                });
+
             modelBuilder.Entity("OperationsHub.Core.Domain.SignInThrottle", b =>
                 {
                     b.Property<string>("NormalizedEmail")
@@ -407,6 +621,11 @@ namespace OperationsHub.PostgreSql.Migrations
                         .HasColumnName("id");
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("DirectoryTenantId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("directory_tenant_id");
 
                     b.Property<string>("ExternalId")
                         .IsRequired()
@@ -519,6 +738,42 @@ namespace OperationsHub.PostgreSql.Migrations
                     b.ToTable("user_notifications", (string)null);
                 });
 
+            modelBuilder.Entity("OperationsHub.Core.Domain.BackupAssignment", b =>
+                {
+                    b.HasOne("OperationsHub.Core.Domain.PolicyBackup", null)
+                        .WithMany("Assignments")
+                        .HasForeignKey("BackupId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("OperationsHub.Core.Domain.CachedDirectoryGroup", b =>
+                {
+                    b.HasOne("OperationsHub.Core.Domain.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("OperationsHub.Core.Domain.DirectorySyncState", b =>
+                {
+                    b.HasOne("OperationsHub.Core.Domain.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("OperationsHub.Core.Domain.GroupRoleBinding", b =>
+                {
+                    b.HasOne("OperationsHub.Core.Domain.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("OperationsHub.Core.Domain.HubSession", b =>
                 {
                     b.HasOne("OperationsHub.Core.Domain.HubUser", null)
@@ -555,6 +810,15 @@ namespace OperationsHub.PostgreSql.Migrations
                     b.Navigation("Run");
                 });
 
+            modelBuilder.Entity("OperationsHub.Core.Domain.PolicyBackup", b =>
+                {
+                    b.HasOne("OperationsHub.Core.Domain.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("OperationsHub.Core.Domain.TenantMembership", b =>
                 {
                     b.HasOne("OperationsHub.Core.Domain.Tenant", null)
@@ -585,6 +849,11 @@ namespace OperationsHub.PostgreSql.Migrations
                         .IsRequired();
 
                     b.Navigation("Run");
+                });
+
+            modelBuilder.Entity("OperationsHub.Core.Domain.PolicyBackup", b =>
+                {
+                    b.Navigation("Assignments");
                 });
 #pragma warning restore 612, 618
         }

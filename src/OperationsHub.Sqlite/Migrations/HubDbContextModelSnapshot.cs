@@ -38,6 +38,182 @@ namespace OperationsHub.Sqlite.Migrations
                     b.ToTable("data_protection_keys", (string)null);
                 });
 
+            modelBuilder.Entity("OperationsHub.Core.Domain.BackupAssignment", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<long>("BackupId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("backup_id");
+
+                    b.Property<string>("PolicyId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("policy_id");
+
+                    b.Property<string>("PolicyName")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("policy_name");
+
+                    b.Property<string>("SourceGroupId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("source_group_id");
+
+                    b.Property<string>("SourceGroupName")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("source_group_name");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("BackupId");
+
+                    b.ToTable("backup_assignments", (string)null);
+                });
+
+            modelBuilder.Entity("OperationsHub.Core.Domain.CachedDirectoryGroup", b =>
+                {
+                    b.Property<long>("TenantId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<string>("ObjectId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("object_id");
+
+                    b.Property<DateTime?>("DeletedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("deleted_at");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(1024)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("description");
+
+                    b.Property<string>("DisplayName")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("display_name");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("kind");
+
+                    b.Property<DateTime>("LastSeenAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_seen_at");
+
+                    b.Property<string>("Mail")
+                        .HasMaxLength(320)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("mail");
+
+                    b.Property<int?>("MemberCount")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("member_count");
+
+                    b.HasKey("TenantId", "ObjectId");
+
+                    b.HasIndex("TenantId", "DisplayName")
+                        .HasDatabaseName("ix_directory_groups_tenant_name");
+
+                    b.ToTable("directory_groups", (string)null);
+                });
+
+            modelBuilder.Entity("OperationsHub.Core.Domain.DirectorySyncState", b =>
+                {
+                    b.Property<long>("TenantId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<string>("DeltaLink")
+                        .HasMaxLength(4096)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("delta_link");
+
+                    b.Property<int>("LastAdded")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("last_added");
+
+                    b.Property<DateTime?>("LastFullSyncAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_full_sync_at");
+
+                    b.Property<int>("LastRemoved")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("last_removed");
+
+                    b.Property<long?>("LastRunId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("last_run_id");
+
+                    b.Property<DateTime?>("LastSyncedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_synced_at");
+
+                    b.Property<int>("LastUpdated")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("last_updated");
+
+                    b.HasKey("TenantId");
+
+                    b.ToTable("directory_sync_states", (string)null);
+                });
+
+            modelBuilder.Entity("OperationsHub.Core.Domain.GroupRoleBinding", b =>
+                {
+                    b.Property<long>("TenantId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<string>("GroupObjectId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("group_object_id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("CreatedBy")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_by");
+
+                    b.Property<string>("GroupDisplayName")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("group_display_name");
+
+                    b.Property<string>("Role")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("role");
+
+                    b.HasKey("TenantId", "GroupObjectId");
+
+                    b.HasIndex("GroupObjectId")
+                        .HasDatabaseName("ix_group_role_bindings_group");
+
+                    b.ToTable("group_role_bindings", (string)null);
+                });
+
             modelBuilder.Entity("OperationsHub.Core.Domain.HubSession", b =>
                 {
                     b.Property<string>("Id")
@@ -358,6 +534,40 @@ namespace OperationsHub.Sqlite.Migrations
                     b.ToTable("operation_run_events", (string)null);
                 });
 
+            modelBuilder.Entity("OperationsHub.Core.Domain.PolicyBackup", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<int>("PolicyCount")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("policy_count");
+
+                    b.Property<long>("RunId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("run_id");
+
+                    b.Property<DateTime>("TakenAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("taken_at");
+
+                    b.Property<long>("TenantId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("tenant_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RunId")
+                        .IsUnique();
+
+                    b.HasIndex("TenantId", "TakenAt")
+                        .HasDatabaseName("ix_backups_tenant_taken");
+
+                    b.ToTable("backups", (string)null);
+                });
+
             modelBuilder.Entity("OperationsHub.Core.Domain.SignInThrottle", b =>
                 {
                     b.Property<string>("NormalizedEmail")
@@ -388,6 +598,11 @@ namespace OperationsHub.Sqlite.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER")
                         .HasColumnName("id");
+
+                    b.Property<string>("DirectoryTenantId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("directory_tenant_id");
 
                     b.Property<string>("ExternalId")
                         .IsRequired()
@@ -498,6 +713,42 @@ namespace OperationsHub.Sqlite.Migrations
                     b.ToTable("user_notifications", (string)null);
                 });
 
+            modelBuilder.Entity("OperationsHub.Core.Domain.BackupAssignment", b =>
+                {
+                    b.HasOne("OperationsHub.Core.Domain.PolicyBackup", null)
+                        .WithMany("Assignments")
+                        .HasForeignKey("BackupId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("OperationsHub.Core.Domain.CachedDirectoryGroup", b =>
+                {
+                    b.HasOne("OperationsHub.Core.Domain.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("OperationsHub.Core.Domain.DirectorySyncState", b =>
+                {
+                    b.HasOne("OperationsHub.Core.Domain.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("OperationsHub.Core.Domain.GroupRoleBinding", b =>
+                {
+                    b.HasOne("OperationsHub.Core.Domain.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("OperationsHub.Core.Domain.HubSession", b =>
                 {
                     b.HasOne("OperationsHub.Core.Domain.HubUser", null)
@@ -534,6 +785,15 @@ namespace OperationsHub.Sqlite.Migrations
                     b.Navigation("Run");
                 });
 
+            modelBuilder.Entity("OperationsHub.Core.Domain.PolicyBackup", b =>
+                {
+                    b.HasOne("OperationsHub.Core.Domain.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("OperationsHub.Core.Domain.TenantMembership", b =>
                 {
                     b.HasOne("OperationsHub.Core.Domain.Tenant", null)
@@ -564,6 +824,11 @@ namespace OperationsHub.Sqlite.Migrations
                         .IsRequired();
 
                     b.Navigation("Run");
+                });
+
+            modelBuilder.Entity("OperationsHub.Core.Domain.PolicyBackup", b =>
+                {
+                    b.Navigation("Assignments");
                 });
 #pragma warning restore 612, 618
         }
