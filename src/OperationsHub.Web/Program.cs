@@ -8,12 +8,14 @@ using OperationsHub.Web.Components;
 using OperationsHub.Web.Features.Api;
 using OperationsHub.Web.Features.Auth;
 using OperationsHub.Web.Features.Demo;
+using OperationsHub.Web.Features.Directory;
 using OperationsHub.Web.Features.Health;
 using OperationsHub.Web.Features.Security;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.Services.AddOperationsHub(builder.Configuration, storage => storage.AddSqlite().AddPostgreSql());
+builder.Services.AddHubDirectory(builder.Configuration);
 builder.Services.AddSampleOperations();
 builder.Services.AddHubAuthentication(builder.Configuration);
 builder.Services.AddHubDataProtection();

@@ -51,7 +51,12 @@ public static class AuthenticationSetup
                             return Task.CompletedTask;
                         };
                     },
-                    cookie => ConfigureCookie(cookie, session));
+                    cookie => ConfigureCookie(cookie, session))
+                // Token acquisition (Microsoft.Identity.Web's IAuthorizationHeaderProvider): the signed-in admin's
+                // delegated token for the group search, and the app-only token for directory sync. No extra scope
+                // at sign-in: the group search asks for its consent when an admin connects it (see /account/entra/consent).
+                .EnableTokenAcquisitionToCallDownstreamApi()
+                .AddInMemoryTokenCaches();
         }
         else
         {
@@ -91,6 +96,20 @@ public static class AuthenticationSetup
                 ? Results.Challenge(new AuthenticationProperties { RedirectUri = LocalReturnUrl.Sanitize(returnUrl) },
                     [OpenIdConnectDefaults.AuthenticationScheme])
                 : Results.NotFound());
+        // The group search's "Connect Microsoft Graph": a challenge asking for its delegated scopes (incremental
+        // consent), reached by the user's click, never by a redirect while a page renders.
+        endpoints.MapGet("/account/entra/consent", (string? returnUrl, IOptions<HubAuthenticationOptions> options,
+            IOptions<Directory.GraphOptions> graph) =>
+        {
+            if (options.Value.Mode != AuthenticationMode.EntraId)
+            {
+                return Results.NotFound();
+            }
+
+            var properties = new OpenIdConnectChallengeProperties { RedirectUri = LocalReturnUrl.Sanitize(returnUrl) };
+            properties.Scope = ["openid", "profile", "offline_access", .. graph.Value.DelegatedScopes];
+            return Results.Challenge(properties, [OpenIdConnectDefaults.AuthenticationScheme]);
+        });
         return endpoints;
     }
 

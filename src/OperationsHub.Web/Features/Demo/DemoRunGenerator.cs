@@ -15,6 +15,7 @@ namespace OperationsHub.Web.Features.Demo;
 internal sealed partial class DemoRunGenerator(
     OperationRunService runs,
     OperationsHub.Core.Operations.OperationTypeRegistry registry,
+    RestorePlanner planner,
     IDbContextFactory<HubDbContext> dbFactory,
     IOptions<DemoOptions> options,
     TimeProvider time,
@@ -43,17 +44,17 @@ internal sealed partial class DemoRunGenerator(
             {
                 var tenantId = tenants[random.Next(tenants.Count)];
                 var type = Types[random.Next(Types.Length)];
-                var identity = type == SampleOperations.Restore
-                    ? new Dictionary<string, string> { ["backup_id"] = $"bk-{random.Next(1, 4)}" }
-                    : new Dictionary<string, string>();
-                var request = new StartRunRequest
+                var request = type == SampleOperations.Restore
+                    ? await RestoreRequestAsync(tenantId, random, stoppingToken)
+                    : null;
+                request ??= new StartRunRequest
                 {
                     TenantId = tenantId,
-                    Type = type,
-                    Target = registry.TryGet(type, out var descriptor) ? descriptor.TargetFor(identity) : null,
-                    IdentityInputs = identity,
+                    Type = type == SampleOperations.Restore ? SampleOperations.Backup : type,
+                    Target = registry.TryGet(type == SampleOperations.Restore ? SampleOperations.Backup : type, out var descriptor) ? descriptor.DefaultTarget : null,
                     Initiator = null,
                 };
+                type = request.Type;
                 var result = await runs.StartAsync(request, stoppingToken);
                 LogDemoRun(logger, type, result.Run.Id, result.Deduped);
             }
@@ -62,6 +63,47 @@ internal sealed partial class DemoRunGenerator(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>
+    /// A restore of the tenant's newest backup, mapped the way the restore page suggests (exact, unique names) and
+    /// skipping the rest; every other one has the simulated remote service reject it, to show a sanitized failure.
+    /// Null while the tenant has no backup yet (a backup is started instead).
+    /// </summary>
+    private async Task<StartRunRequest?> RestoreRequestAsync(long tenantId, Random random, CancellationToken ct)
+    {
+        var backup = (await planner.ListBackupsAsync(tenantId, ct)).FirstOrDefault();
+        if (backup is null)
+        {
+            return null;
+        }
+
+        var sources = await planner.SourceGroupsAsync(backup.Id, ct);
+        var matches = await planner.MatchByNameAsync(tenantId, sources.Select(s => s.DisplayName), ct);
+        var inputs = new Dictionary<string, string>(StringComparer.Ordinal) { [RestoreInputs.Unmapped] = RestoreInputs.Skip };
+        foreach (var source in sources)
+        {
+            if (RestorePlanner.Suggest(matches.GetValueOrDefault(source.DisplayName) ?? []) is { } target)
+            {
+                inputs[RestoreInputs.MapPrefix + source.Id] = target.Id;
+            }
+        }
+
+        if (random.Next(2) == 0)
+        {
+            inputs["fail_at"] = "4";
+        }
+
+        var id = backup.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new StartRunRequest
+        {
+            TenantId = tenantId,
+            Type = SampleOperations.Restore,
+            IdentityInputs = new Dictionary<string, string> { [RestoreInputs.BackupId] = id },
+            Inputs = inputs,
+            Target = $"Backup #{id}",
+            Initiator = null,
+        };
     }
 
     private async Task<List<long>> LoadTenantsAsync(CancellationToken ct)

@@ -3,6 +3,9 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using OperationsHub.Core.Data;
 using OperationsHub.Core.Domain;
+using OperationsHub.Core.Operations;
+using OperationsHub.Core.Runs;
+using OperationsHub.Core.Samples;
 using OperationsHub.Web.Features.Auth;
 
 namespace OperationsHub.Web.Features.Demo;
@@ -93,6 +96,37 @@ public static partial class DemoSeed
         }
 
         await db.SaveChangesAsync(cancellationToken);
+
+        // The directory cache fills on the first sync and the restore page has a backup to offer: each demo tenant
+        // gets a directory sync and a backup through the one start path, once (system runs: nobody is notified).
+        var runs = services.GetRequiredService<OperationRunService>();
+        var registry = services.GetRequiredService<OperationTypeRegistry>();
+        foreach (var (_, tenantId) in tenantIds)
+        {
+            if (!await db.DirectorySyncStates.AnyAsync(s => s.TenantId == tenantId, cancellationToken))
+            {
+                await StartOnceAsync(tenantId, SampleOperations.DirectorySync, []);
+            }
+
+            if (!await db.Backups.AnyAsync(b => b.TenantId == tenantId, cancellationToken))
+            {
+                await StartOnceAsync(tenantId, SampleOperations.Backup, new() { ["duration_seconds"] = "2" });
+            }
+        }
+
+        async Task StartOnceAsync(long tenantId, string type, Dictionary<string, string> inputs)
+        {
+            if (!await db.Runs.AnyAsync(r => r.TenantId == tenantId && r.Type == type, cancellationToken))
+            {
+                await runs.StartAsync(new StartRunRequest
+                {
+                    TenantId = tenantId,
+                    Type = type,
+                    Target = registry.TryGet(type, out var descriptor) ? descriptor.DefaultTarget : null,
+                    Inputs = inputs,
+                }, cancellationToken);
+            }
+        }
 
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("OperationsHub.Demo");
         LogDemoSignIns(logger, string.Join(", ", Users.Select(u => u.Email)), DemoPassword);

@@ -101,6 +101,11 @@ public sealed class RunCommands(
             }, cancellationToken);
             return new(CommandStatus.Ok, result);
         }
+        catch (StartRejectedException rejected)
+        {
+            var status = rejected.Rejection.Kind == StartRejectionKind.Forbidden ? CommandStatus.Forbidden : CommandStatus.Invalid;
+            return new(status, Message: rejected.Rejection.Message, Field: rejected.Rejection.Field);
+        }
         catch (Exception ex) when (store.IsTransient(ex))
         {
             return new(CommandStatus.Unavailable, Message: BusyMessage("started"));
@@ -144,7 +149,8 @@ public sealed class RunCommands(
 
     public const string SignedOutMessage = "You were signed out — sign in again.";
 
-    private static string Refusal(AccessStatus status, string noun) => status switch
+    /// <summary>What a refused action says for a tenant or run the user may not act on (shared by every command class).</summary>
+    internal static string Refusal(AccessStatus status, string noun) => status switch
     {
         AccessStatus.Unauthenticated => SignedOutMessage,
         AccessStatus.NotFound => $"There is no such {noun}.",
@@ -152,7 +158,7 @@ public sealed class RunCommands(
         _ => $"You do not have access to this {noun}: your membership may have been removed. Reload to see what you can open.",
     };
 
-    private static CommandStatus Map(AccessStatus status) => status switch
+    internal static CommandStatus Map(AccessStatus status) => status switch
     {
         AccessStatus.Unauthenticated => CommandStatus.Unauthenticated,
         AccessStatus.NotFound => CommandStatus.NotFound,

@@ -9,6 +9,12 @@ public static class HubLinks
 
     public static string Operations(string tenantExternalId) => $"{Dashboard(tenantExternalId)}/operations";
 
+    public static string Directory(string tenantExternalId) => $"{Dashboard(tenantExternalId)}/directory";
+
+    public static string Restore(string tenantExternalId) => $"{Dashboard(tenantExternalId)}/restore";
+
+    public static string Access(string tenantExternalId) => $"{Dashboard(tenantExternalId)}/access";
+
     public static string Run(string tenantExternalId, long runId) =>
         $"{Operations(tenantExternalId)}/{runId.ToString(CultureInfo.InvariantCulture)}";
 }

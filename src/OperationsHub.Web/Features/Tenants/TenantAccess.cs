@@ -31,6 +31,9 @@ public static class TenantPermissions
 {
     public static bool CanStartRuns(TenantRole role) => role >= TenantRole.Operator;
 
+    /// <summary>Who may grant and take away roles (members and group bindings) in a tenant.</summary>
+    public static bool CanManageAccess(TenantRole role) => role == TenantRole.Owner;
+
     /// <summary>Managers and owners cancel any run; operators only the runs they started.</summary>
     public static bool CanCancelRun(TenantRole role, bool isInitiator) =>
         role >= TenantRole.Manager || (role == TenantRole.Operator && isInitiator);
@@ -72,6 +75,20 @@ public sealed class TenantAccess(IDbContextFactory<HubDbContext> dbFactory, HubS
         if (row is null)
         {
             return new TenantAccessResult(AccessStatus.NotFound);
+        }
+
+        var groups = user.GetDirectoryGroupIds();
+        if (groups.Count > 0)
+        {
+            // A role through a group binding counts as much as a direct one; the higher of all applies. Read every time,
+            // so removing a binding takes the role away at the next request or action.
+            var bound = await db.GroupRoleBindings.AsNoTracking()
+                .Where(b => b.TenantId == row.Id && groups.Contains(b.GroupObjectId)).Select(b => b.Role).ToListAsync(cancellationToken);
+            var best = bound.Concat(row.Role is { } direct ? [direct] : []).DefaultIfEmpty().Max();
+            if (bound.Count > 0 || row.Role is not null)
+            {
+                return new TenantAccessResult(AccessStatus.Allowed, new TenantContext(row.Id, row.ExternalId, row.Name, userId, user.GetDisplayName(), best));
+            }
         }
 
         return row.Role is { } role
@@ -124,12 +141,21 @@ public sealed class TenantAccess(IDbContextFactory<HubDbContext> dbFactory, HubS
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        return await (
+        var direct = await (
             from m in db.Memberships
             join t in db.Tenants on m.TenantId equals t.Id
             where m.UserId == userId
-            orderby t.Name
             select new UserTenant(t.ExternalId, t.Name, m.Role)).AsNoTracking().ToListAsync(cancellationToken);
+        var groups = user.GetDirectoryGroupIds();
+        var bound = groups.Count == 0 ? [] : await (
+            from b in db.GroupRoleBindings
+            join t in db.Tenants on b.TenantId equals t.Id
+            where groups.Contains(b.GroupObjectId)
+            select new UserTenant(t.ExternalId, t.Name, b.Role)).AsNoTracking().ToListAsync(cancellationToken);
+        return direct.Concat(bound)
+            .GroupBy(t => t.ExternalId, StringComparer.Ordinal)
+            .Select(g => g.MaxBy(t => t.Role)!)
+            .OrderBy(t => t.Name, StringComparer.CurrentCulture).ToList();
     }
 
     public static bool TryParseRunId(string? text, out long runId) =>
