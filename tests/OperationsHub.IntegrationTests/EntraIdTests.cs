@@ -22,37 +22,17 @@ namespace OperationsHub.IntegrationTests;
 /// </summary>
 public sealed class EntraIdTests : IAsyncLifetime
 {
-    private const string Directory = "11111111-2222-3333-4444-555555555555";
+    private const string Directory = LoopbackAuthority.DirectoryId;
     private const string ClientId = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
-    private WebApplication _identityProvider = null!;
+    private LoopbackAuthority _identityProvider = null!;
     private EntraFactory _app = null!;
 
     private string Authority { get; set; } = "";
 
     public async ValueTask InitializeAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        _identityProvider = builder.Build();
-        _identityProvider.MapGet($"/{Directory}/v2.0/.well-known/openid-configuration", (HttpContext context) =>
-        {
-            var root = $"{context.Request.Scheme}://{context.Request.Host}/{Directory}";
-            return Results.Json(new Dictionary<string, object>
-            {
-                ["issuer"] = $"{root}/v2.0",
-                ["authorization_endpoint"] = $"{root}/oauth2/v2.0/authorize",
-                ["token_endpoint"] = $"{root}/oauth2/v2.0/token",
-                ["end_session_endpoint"] = $"{root}/oauth2/v2.0/logout",
-                ["jwks_uri"] = $"{root}/discovery/v2.0/keys",
-                ["response_types_supported"] = new[] { "code", "id_token", "code id_token" },
-                ["subject_types_supported"] = new[] { "pairwise" },
-                ["id_token_signing_alg_values_supported"] = new[] { "RS256" },
-            });
-        });
-        _identityProvider.MapGet($"/{Directory}/discovery/v2.0/keys", () => Results.Json(new { keys = Array.Empty<object>() }));
-        await _identityProvider.StartAsync(TestContext.Current.CancellationToken);
-        var address = _identityProvider.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        Authority = address.TrimEnd('/') + "/";
+        _identityProvider = await LoopbackAuthority.StartAsync(TestContext.Current.CancellationToken);
+        Authority = _identityProvider.Instance;
 
         _app = new EntraFactory(Authority);
         await _app.InitializeWorldAsync();

@@ -28,7 +28,7 @@ public sealed class FullStackDedupeDrillTests : IAsyncLifetime
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 64, UseCookies = false, AllowAutoRedirect = false };
         using var client = new HttpClient(handler) { BaseAddress = _app.ServerAddress };
         client.DefaultRequestHeaders.Add(TestAuthHandler.UserHeader, _app.World.AlphaOperator.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        var body = new { type = "restore", identityInputs = new { backup_id = "drill" }, target = "Drill" };
+        var body = new { type = "restore", identityInputs = new { backup_id = _app.World.AlphaBackupIds[0] }, target = "Drill" };
         using var go = new ManualResetEventSlim(false);
 
         var calls = Enumerable.Range(0, requests).Select(_ => Task.Run(async () =>

@@ -28,18 +28,18 @@ public sealed class OneCodePathTests : IAsyncLifetime
 
         // The dashboard button calls RunCommands.
         var button = await _app.Services.GetRequiredService<RunCommands>().StartAsync(
-            principal, TestWorld.Alpha, new StartRunInput("restore", new Dictionary<string, string> { ["backup_id"] = "button" }), default);
+            principal, TestWorld.Alpha, new StartRunInput("restore", new Dictionary<string, string> { ["backup_id"] = _app.World.AlphaBackupIds[0] }), default);
         // Another app calls the HTTP API.
         using var client = _app.CreateClientFor(user);
         using var api = await client.PostAsJsonAsync("/api/t/alpha/operations",
-            new { type = "restore", identityInputs = new { backup_id = "api" } }, TestContext.Current.CancellationToken);
+            new { type = "restore", identityInputs = new { backup_id = _app.World.AlphaBackupIds[1] } }, TestContext.Current.CancellationToken);
         api.StatusCode.Should().Be(HttpStatusCode.Accepted);
         // The demo seed calls the run service itself.
         var demo = await _app.Services.GetRequiredService<OperationRunService>().StartAsync(new StartRunRequest
         {
             TenantId = _app.World.AlphaTenantId,
             Type = "restore",
-            IdentityInputs = new Dictionary<string, string> { ["backup_id"] = "demo" },
+            IdentityInputs = new Dictionary<string, string> { ["backup_id"] = _app.World.AlphaBackupIds[2] },
             Initiator = new RunInitiator(user.Id, user.Name),
         });
 

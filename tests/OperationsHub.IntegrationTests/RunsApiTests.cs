@@ -21,7 +21,7 @@ public abstract class RunsApiTests(TestProvider provider) : IAsyncLifetime
     public async Task Post_NewWork_Is202WithLocation_AndTheSameWorkAgainIs200PointingAtIt()
     {
         using var client = _app.CreateClientFor(World.AlphaOperator);
-        var body = new { type = "restore", identityInputs = new { backup_id = "bk-7" }, target = "Baseline" };
+        var body = new { type = "restore", identityInputs = new { backup_id = World.AlphaBackupIds[0] }, target = "Baseline" };
 
         using var first = await client.PostAsJsonAsync("/api/t/alpha/operations", body, TestContext.Current.CancellationToken);
         using var second = await client.PostAsJsonAsync("/api/t/alpha/operations", body, TestContext.Current.CancellationToken);

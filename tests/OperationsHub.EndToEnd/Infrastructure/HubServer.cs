@@ -111,6 +111,28 @@ public class HubServer : IAsyncLifetime
     }
 
     /// <summary>Signs in through the real form and waits until the landing page's circuit is interactive.</summary>
+    /// <summary>A backup of contoso with assignments to unmapped source groups (a restore of it needs unmapped=skip).</summary>
+    public async Task<string> NewBackupAsync(int assignments = 3)
+    {
+        var dbFactory = Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<OperationsHub.Core.Data.HubDbContext>>();
+        await using var db = await dbFactory.CreateDbContextAsync();
+        var tenant = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(db.Tenants, t => t.ExternalId == "contoso");
+        var backup = new OperationsHub.Core.Domain.PolicyBackup
+        {
+            TenantId = tenant.Id,
+            RunId = -Random.Shared.NextInt64(1, long.MaxValue),
+            TakenAt = DateTime.UtcNow,
+            PolicyCount = assignments,
+            Assignments = [.. Enumerable.Range(1, assignments).Select(i => new OperationsHub.Core.Domain.BackupAssignment
+            {
+                PolicyId = $"pol-{i}", PolicyName = $"Policy {i}", SourceGroupId = Guid.NewGuid().ToString(), SourceGroupName = $"Old group {i}",
+            })],
+        };
+        db.Backups.Add(backup);
+        await db.SaveChangesAsync();
+        return backup.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public static async Task SignInAsync(IPage page, string email, string returnUrl = "/")
     {
         await page.GotoAsync($"/account/login?returnUrl={Uri.EscapeDataString(returnUrl)}");

@@ -44,7 +44,7 @@ public sealed class FaultDrillTests : IAsyncLifetime
         _app.Dispatcher.Throw = new InvalidOperationException(
             $"Scheduler unavailable: connection refused (Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln; {Secret})");
 
-        using var failed = await StartAsync("drill-1");
+        using var failed = await StartAsync(_app.World.AlphaBackupIds[0]);
 
         failed.StatusCode.Should().Be(HttpStatusCode.Accepted);
         var body = await failed.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
@@ -62,7 +62,7 @@ public sealed class FaultDrillTests : IAsyncLifetime
         html.Should().Contain(RunFailureCodes.DispatchFailed).And.NotContain("Sup3r").And.NotContain("eyJhbGci");
 
         _app.Dispatcher.Throw = null;
-        using var next = await StartAsync("drill-2");
+        using var next = await StartAsync(_app.World.AlphaBackupIds[1]);
         next.StatusCode.Should().Be(HttpStatusCode.Accepted);
         var nextId = JsonDocument.Parse(await next.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement.GetProperty("id").GetInt64();
         await WaitForAsync(async () => (await ReadRunAsync(nextId)).Outcome == RunOutcome.Succeeded, "the next run to succeed once the scheduler is back");
@@ -75,7 +75,7 @@ public sealed class FaultDrillTests : IAsyncLifetime
         HttpResponseMessage[] responses;
         await using (var other = await LockDatabaseAsync())
         {
-            var starts = Enumerable.Range(1, 5).Select(i => StartAsync($"brief-{i}")).ToArray();
+            var starts = Enumerable.Range(1, 5).Select(i => StartAsync(_app.World.AlphaBackupIds[i - 1])).ToArray();
             using (var grid = await _client.GetAsync("/admin/t/alpha/operations", ct))
             {
                 grid.StatusCode.Should().Be(HttpStatusCode.OK, "reads go on while another process writes");
@@ -103,7 +103,7 @@ public sealed class FaultDrillTests : IAsyncLifetime
     {
         var ct = TestContext.Current.CancellationToken;
         // A run in flight when the lock comes: its completion will hit the lock.
-        using (var inFlight = await StartAsync("in-flight", itemDelayMs: 1500))
+        using (var inFlight = await StartAsync(_app.World.AlphaBackupWithAssignments, itemDelayMs: 300))
         {
             inFlight.StatusCode.Should().Be(HttpStatusCode.Accepted);
         }
@@ -113,7 +113,7 @@ public sealed class FaultDrillTests : IAsyncLifetime
 
         await using (var other = await LockDatabaseAsync())
         {
-            using var refused = await StartAsync("locked-out");
+            using var refused = await StartAsync(_app.World.AlphaBackupIds[3]);
             refused.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
             refused.Headers.RetryAfter.Should().NotBeNull();
             refused.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
@@ -138,7 +138,7 @@ public sealed class FaultDrillTests : IAsyncLifetime
         {
             type = "restore",
             identityInputs = new { backup_id = backupId },
-            inputs = new { items = "2", item_delay_ms = itemDelayMs.ToString(System.Globalization.CultureInfo.InvariantCulture), fail_at = "0" },
+            inputs = new { unmapped = "skip", item_delay_ms = itemDelayMs.ToString(System.Globalization.CultureInfo.InvariantCulture), fail_at = "0" },
             target = "Fault drill",
         }, TestContext.Current.CancellationToken);
 

@@ -208,6 +208,14 @@ public sealed class TestWorld
     public long AlphaTenantId { get; private set; }
     public long BetaTenantId { get; private set; }
     public long AlphaRunId { get; private set; }
+
+    /// <summary>Eight empty backups of alpha (a restore of each is distinct work that starts as it is).</summary>
+    public IReadOnlyList<string> AlphaBackupIds { get; private set; } = [];
+
+    /// <summary>A backup of alpha with ten assignments to unmapped groups (start it with unmapped=skip).</summary>
+    public string AlphaBackupWithAssignments { get; private set; } = "";
+
+    public string BetaBackupId { get; private set; } = "";
     public long BetaRunId { get; private set; }
 
     public async Task SeedAsync(IDbContextFactory<HubDbContext> dbFactory)
@@ -234,6 +242,17 @@ public sealed class TestWorld
         db.Runs.AddRange(alphaRun, betaRun);
         await db.SaveChangesAsync();
 
+        // Backups a restore can name: empty ones (nothing to map, so a restore of one starts as it is), and one with
+        // assignments to ten unmapped source groups, for tests that need a restore with real work to do.
+        var backups = Enumerable.Range(0, 8).Select(_ => NewBackup(alpha.Id, alphaRun.Id, 0)).ToList();
+        var withWork = NewBackup(alpha.Id, alphaRun.Id, 10);
+        var betaBackup = NewBackup(beta.Id, betaRun.Id, 0);
+        db.Backups.AddRange([.. backups, withWork, betaBackup]);
+        await db.SaveChangesAsync();
+        AlphaBackupIds = backups.Select(b => b.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        AlphaBackupWithAssignments = withWork.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        BetaBackupId = betaBackup.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
         (AlphaTenantId, BetaTenantId) = (alpha.Id, beta.Id);
         (AlphaRunId, BetaRunId) = (alphaRun.Id, betaRun.Id);
         AlphaOwner = new(users[0].Id, users[0].DisplayName);
@@ -243,6 +262,23 @@ public sealed class TestWorld
         BothTenants = new(users[4].Id, users[4].DisplayName);
         Outsider = new(users[5].Id, users[5].DisplayName);
     }
+
+    private static PolicyBackup NewBackup(long tenantId, long runId, int assignments) => new()
+    {
+        TenantId = tenantId,
+        RunId = runId + (Interlocked.Increment(ref _backupRuns) * 1_000_000),
+        TakenAt = DateTime.UtcNow.AddMinutes(-10),
+        PolicyCount = assignments,
+        Assignments = [.. Enumerable.Range(1, assignments).Select(i => new BackupAssignment
+        {
+            PolicyId = $"pol-{i}",
+            PolicyName = $"Policy {i}",
+            SourceGroupId = $"00000000-0000-4000-8000-{i:D12}",
+            SourceGroupName = $"Source group {i}",
+        })],
+    };
+
+    private static long _backupRuns;
 
     private static OperationRun NewRun(long tenantId, HubUser initiator) => new()
     {
