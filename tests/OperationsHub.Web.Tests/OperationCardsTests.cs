@@ -33,18 +33,15 @@ public sealed class OperationCardsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Restore_NeedsItsIdentityInput_BeforeItCanStart()
+    public void Restore_LeadsToTheRestorePage_InsteadOfAFreeTextBackupId()
     {
         var cards = Render(_hub.Tenant);
 
-        cards.Find("[data-testid='start-restore']").HasAttribute("disabled").Should().BeTrue();
-        cards.Find("input[data-testid='input-restore-backup_id']").Input("bk-2");
-        cards.WaitForAssertion(() => cards.Find("[data-testid='start-restore']").HasAttribute("disabled").Should().BeFalse());
-        cards.Find("[data-testid='start-restore']").Click();
-
-        cards.WaitForAssertion(() => _hub.ToastTexts().Should().ContainSingle(t => t.StartsWith("Restore queued #", StringComparison.Ordinal) && t.Contains("· Backup bk-2", StringComparison.Ordinal)));
-        await using var db = await _hub.DbAsync();
-        (await db.Runs.SingleAsync(r => r.Type == "restore")).ContextJson.Should().Contain("bk-2");
+        cards.FindAll("[data-testid='start-restore']").Should().BeEmpty();
+        cards.FindAll("input[data-testid^='input-restore']").Should().BeEmpty("a restore picks a backup from a list, never a typed id");
+        var open = cards.Find("[data-testid='open-restore']");
+        open.GetAttribute("href").Should().Be("/admin/t/contoso/restore");
+        open.TextContent.Should().Contain("Choose what to restore");
     }
 
     [Fact]
@@ -54,6 +51,7 @@ public sealed class OperationCardsTests : IAsyncLifetime
 
         cards.FindAll("[data-operation]").Should().HaveCount(5);
         cards.FindAll("[data-testid^='start-']").Should().BeEmpty();
+        cards.Find("[data-testid='open-restore']").TextContent.Should().Contain("View backups");
         cards.Find("[data-testid='readonly-note']").TextContent.Should().Contain("Readonly");
     }
 

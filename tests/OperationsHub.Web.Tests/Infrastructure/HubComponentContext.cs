@@ -50,6 +50,11 @@ public sealed class HubComponentContext : IAsyncDisposable
         });
         services.AddSingleton<IRunDispatcher, NoDispatch>();
         services.AddOperationsHub(configuration, TestDatabase.Storage);
+        services.AddSingleton(GraphRequests);
+        OperationsHub.Web.Features.Directory.DirectorySetup.AddHubDirectory(services, configuration);
+        // Anything a component sends to Microsoft Graph lands here (and is refused): the tests count it.
+        services.AddHttpClient(OperationsHub.Web.Features.Directory.DelegatedGroupSearch.HttpClientName)
+            .ConfigurePrimaryHttpMessageHandler(() => GraphRequests);
         services.AddSampleOperations();
         services.Replace(ServiceDescriptor.Singleton<IRunChangeFeed>(Feed));
         services.AddOptions<OperationsHub.Web.Features.Auth.HubAuthenticationOptions>();
@@ -70,6 +75,9 @@ public sealed class HubComponentContext : IAsyncDisposable
 
     /// <summary>Warnings and errors the hub (and EF Core under it) logged during the test.</summary>
     public CapturedLogs Logs { get; } = new();
+
+    /// <summary>Every HTTP request a component sent towards Microsoft Graph.</summary>
+    public RecordingHandler GraphRequests { get; } = new();
 
     public FakeChangeFeed Feed { get; } = new();
 
@@ -256,5 +264,19 @@ public sealed class FakeChangeFeed : IRunChangeFeed
     private sealed class Unsubscriber(Action dispose) : IDisposable
     {
         public void Dispose() => dispose();
+    }
+}
+
+/// <summary>Records every request and answers 599: nothing rendered here may reach the network.</summary>
+public sealed class RecordingHandler : HttpMessageHandler
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<HttpRequestMessage> _requests = new();
+
+    public IReadOnlyCollection<HttpRequestMessage> Requests => _requests;
+
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        _requests.Enqueue(request);
+        return Task.FromResult(new HttpResponseMessage((System.Net.HttpStatusCode)599));
     }
 }
