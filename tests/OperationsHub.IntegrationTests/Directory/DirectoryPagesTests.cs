@@ -199,6 +199,27 @@ public sealed class DirectoryPagesTests : IAsyncLifetime
         (await commands.ListAsync(World.AlphaTenantId, Ct)).Bindings.Should().ContainSingle(b => b.GroupObjectId == typed.Value.GroupObjectId);
     }
 
+    [Fact]
+    public async Task LinkingTheTenantToItsDirectory_IsForOwners_TakesAGuid_AndThePageSaysWhereItStands()
+    {
+        var commands = _app.Services.GetRequiredService<AccessCommands>();
+        using var client = _app.CreateClientFor(World.AlphaOwner);
+        (await client.GetStringAsync("/admin/t/alpha/directory", Ct)).Should().Contain("data-testid=\"directory-unlinked\"");
+
+        (await commands.LinkDirectoryAsync(await _app.SignInAsync(World.BothTenants), TestWorld.Alpha, LoopbackAuthority.DirectoryId, Ct))
+            .Status.Should().Be(CommandStatus.Forbidden, "a manager does not link directories");
+        (await commands.LinkDirectoryAsync(await _app.SignInAsync(World.AlphaOwner), TestWorld.Alpha, "contoso.onmicrosoft.com", Ct))
+            .Status.Should().Be(CommandStatus.Invalid);
+        var linked = await commands.LinkDirectoryAsync(await _app.SignInAsync(World.AlphaOwner), TestWorld.Alpha, LoopbackAuthority.DirectoryId.ToUpperInvariant(), Ct);
+
+        linked.Status.Should().Be(CommandStatus.Ok);
+        var html = await client.GetStringAsync("/admin/t/alpha/directory", Ct);
+        html.Should().Contain("Linked to the Entra directory").And.Contain(LoopbackAuthority.DirectoryId).And.NotContain("directory-unlinked");
+        await using var db = await _app.Services.GetRequiredService<IDbContextFactory<HubDbContext>>().CreateDbContextAsync(Ct);
+        (await db.Tenants.SingleAsync(t => t.Id == World.AlphaTenantId, Ct)).DirectoryTenantId.Should().Be(LoopbackAuthority.DirectoryId);
+        (await db.Tenants.SingleAsync(t => t.Id == World.BetaTenantId, Ct)).DirectoryTenantId.Should().BeNull();
+    }
+
     private CachedDirectoryGroup Cached(string id, string name) =>
         new() { TenantId = World.AlphaTenantId, ObjectId = id, DisplayName = name, Kind = DirectoryGroupKind.Security, LastSeenAt = DateTime.UtcNow };
 

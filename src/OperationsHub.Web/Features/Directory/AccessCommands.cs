@@ -85,6 +85,31 @@ public sealed class AccessCommands(TenantAccess access, IDbContextFactory<HubDbC
         return new(CommandStatus.Ok, new GroupBindingRow(objectId, name, role, binding.CreatedAt, binding.CreatedBy, cachedName is not null));
     }
 
+    /// <summary>Links the tenant to its Entra directory (the tenant id directory sync asks Graph's tokens for); null unlinks.</summary>
+    public async Task<CommandResult<string?>> LinkDirectoryAsync(ClaimsPrincipal user, string tenantExternalId, string? directoryTenantId, CancellationToken ct)
+    {
+        var (refusal, tenant) = await AuthorizeAsync(user, tenantExternalId, ct);
+        if (refusal is not null)
+        {
+            return new(refusal.Status, Message: refusal.Message);
+        }
+
+        string? value = null;
+        if (!string.IsNullOrWhiteSpace(directoryTenantId))
+        {
+            if (!Guid.TryParse(directoryTenantId.Trim(), out var id))
+            {
+                return new(CommandStatus.Invalid, Message: "An Entra directory (tenant) id is a GUID, shown in the Entra admin center under Overview.", Field: "directory");
+            }
+
+            value = id.ToString();
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        await db.Tenants.Where(t => t.Id == tenant!.TenantId).ExecuteUpdateAsync(s => s.SetProperty(t => t.DirectoryTenantId, value), ct);
+        return new(CommandStatus.Ok, value);
+    }
+
     public async Task<CommandResult<bool>> UnbindAsync(ClaimsPrincipal user, string tenantExternalId, string groupObjectId, CancellationToken ct)
     {
         var (refusal, tenant) = await AuthorizeAsync(user, tenantExternalId, ct);

@@ -14,7 +14,8 @@ public sealed record DirectoryCacheStatus(
     int LastAdded,
     int LastUpdated,
     int LastRemoved,
-    long? ActiveSyncRunId)
+    long? ActiveSyncRunId,
+    string? DirectoryTenantId)
 {
     public bool Empty => LiveGroups == 0;
 
@@ -47,6 +48,7 @@ public sealed class DirectoryQueries(IDbContextFactory<HubDbContext> dbFactory)
         var counts = await db.DirectoryGroups.AsNoTracking().Where(g => g.TenantId == tenantId)
             .GroupBy(g => g.DeletedAt == null).Select(g => new { Live = g.Key, Count = g.Count() }).ToListAsync(ct);
         var state = await db.DirectorySyncStates.AsNoTracking().SingleOrDefaultAsync(s => s.TenantId == tenantId, ct);
+        var directory = await db.Tenants.AsNoTracking().Where(t => t.Id == tenantId).Select(t => t.DirectoryTenantId).SingleOrDefaultAsync(ct);
         var active = await db.Runs.AsNoTracking()
             .Where(r => r.TenantId == tenantId && r.Type == SampleOperations.DirectorySync && (r.Status == RunStatus.Queued || r.Status == RunStatus.Running))
             .OrderByDescending(r => r.Id).Select(r => (long?)r.Id).FirstOrDefaultAsync(ct);
@@ -58,7 +60,8 @@ public sealed class DirectoryQueries(IDbContextFactory<HubDbContext> dbFactory)
             state?.LastAdded ?? 0,
             state?.LastUpdated ?? 0,
             state?.LastRemoved ?? 0,
-            active);
+            active,
+            directory);
     }
 
     public async Task<DirectoryGroupsPage> ListAsync(long tenantId, string? search, bool includeRemoved, int page, int pageSize, CancellationToken ct)
