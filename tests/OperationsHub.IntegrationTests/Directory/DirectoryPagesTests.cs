@@ -18,7 +18,7 @@ namespace OperationsHub.IntegrationTests.DirectoryFeature;
 /// request: rendering the restore mapping, the directory and the access pages asks Graph nothing; a restore of another
 /// tenant's backup is refused; and a role through a group binding comes and goes with the binding.
 /// </summary>
-public sealed class DirectoryPagesTests : IAsyncLifetime
+public abstract class DirectoryPagesTests(OperationsHub.Testing.TestProvider provider) : IAsyncLifetime
 {
     private const string FinanceId = "00000000-0000-4000-8000-00000000f001";
     private const string SalesA = "00000000-0000-4000-8000-00000000a001";
@@ -36,7 +36,7 @@ public sealed class DirectoryPagesTests : IAsyncLifetime
     {
         _graph = await FakeGraph.StartAsync(Ct);
         _authority = await LoopbackAuthority.StartAsync(Ct);
-        _app = new EntraDirectoryFactory(_authority, _graph, new Dictionary<string, string?> { ["Graph:DirectorySource"] = "Graph" });
+        _app = new EntraDirectoryFactory(_authority, _graph, new Dictionary<string, string?> { ["Graph:DirectorySource"] = "Graph" }, provider: provider);
         await _app.InitializeWorldAsync();
         var dbFactory = _app.Services.GetRequiredService<IDbContextFactory<HubDbContext>>();
         await using var db = await dbFactory.CreateDbContextAsync(Ct);
@@ -83,17 +83,34 @@ public sealed class DirectoryPagesTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("/admin/t/alpha/directory")]
-    [InlineData("/admin/t/alpha/access")]
-    public async Task DirectoryPages_Render_AndAskGraphNothing(string path)
+    [InlineData("/admin/t/alpha/directory", "Finance")]
+    [InlineData("/admin/t/alpha/restore", "Baseline")]
+    [InlineData("/admin/t/alpha/access", "Ada Owner")]
+    public async Task DirectoryPages_Render_AndAskGraphNothing(string path, string shown)
     {
         using var client = _app.CreateClientFor(World.AlphaOwner);
 
         using var response = await client.GetAsync(path, Ct);
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
-        (await response.Content.ReadAsStringAsync(Ct)).Should().Contain("<h1");
+        (await response.Content.ReadAsStringAsync(Ct)).Should().Contain("<h1").And.Contain(shown);
         _graph.Requests.Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("fin", 1)]
+    [InlineData("SALES", 2)]
+    [InlineData("%", 0)]
+    [InlineData("_", 0)]
+    [InlineData("00000000-0000-4000-8000-00000000f001", 1)]
+    public async Task DirectorySearch_IsASubstringOfNameMailOrId_WhateverTheCase_WithNoWildcards(string text, int expected)
+    {
+        var queries = _app.Services.GetRequiredService<DirectoryQueries>();
+
+        var page = await queries.ListAsync(World.AlphaTenantId, text, includeRemoved: false, page: 0, pageSize: 25, Ct);
+
+        page.Total.Should().Be(expected);
+        page.Rows.Should().HaveCount(expected);
     }
 
     [Theory]
@@ -229,3 +246,7 @@ public sealed class DirectoryPagesTests : IAsyncLifetime
         return principal;
     }
 }
+
+public sealed class DirectoryPagesTestsOnSqlite() : DirectoryPagesTests(OperationsHub.Testing.TestProvider.Sqlite);
+
+public sealed class DirectoryPagesTestsOnPostgreSql() : DirectoryPagesTests(OperationsHub.Testing.TestProvider.PostgreSql);

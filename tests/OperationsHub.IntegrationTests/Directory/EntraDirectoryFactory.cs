@@ -21,8 +21,9 @@ namespace OperationsHub.IntegrationTests.DirectoryFeature;
 /// <see cref="FakeAuthorizationHeaderProvider"/>, and requests still sign in through the test authentication handler.
 /// </summary>
 public sealed class EntraDirectoryFactory(
-    LoopbackAuthority authority, FakeGraph graph, IDictionary<string, string?>? settings = null, bool realTokenAcquisition = false)
-    : HubAppFactory
+    LoopbackAuthority authority, FakeGraph graph, IDictionary<string, string?>? settings = null, bool realTokenAcquisition = false,
+    OperationsHub.Testing.TestProvider provider = OperationsHub.Testing.TestProvider.Sqlite)
+    : HubAppFactory(provider)
 {
     public const string ClientId = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
 
