@@ -84,7 +84,7 @@ public abstract class DirectoryPagesTests(OperationsHub.Testing.TestProvider pro
 
     [Theory]
     [InlineData("/admin/t/alpha/directory", "Finance")]
-    [InlineData("/admin/t/alpha/restore", "Baseline")]
+    [InlineData("/admin/t/alpha/restore", "2 policies, 2 assignments")]
     [InlineData("/admin/t/alpha/access", "Ada Owner")]
     public async Task DirectoryPages_Render_AndAskGraphNothing(string path, string shown)
     {
