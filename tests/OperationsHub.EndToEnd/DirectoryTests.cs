@@ -69,7 +69,7 @@ public sealed class DirectoryTests(HubServer server) : IClassFixture<HubServer>
         // Map "Sales" by searching the cache, skip the rest, start.
         await sales.Locator("input").FillAsync("Sales");
         // Two cached groups are named "Sales"; the picker tells them apart by kind, mail and object id.
-        await page.Locator(".mud-popover-open .mud-list-item", new() { HasTextString = "Security" }).ClickAsync();
+        await page.Locator(".mud-popover-open .mud-list-item", new() { HasTextString = "Sales · Security" }).ClickAsync();
         await page.Locator("[data-testid='restore-unmapped'] label", new() { HasTextString = "Start anyway" }).ClickAsync();
         await page.ClickAsync("[data-testid='start-restore']");
         var toast = page.Locator(".mud-snackbar", new() { HasTextString = "Restore queued" });
