@@ -195,7 +195,11 @@ public abstract class SampleOperationTests(TestProvider provider) : IAsyncLifeti
         run.Outcome.Should().Be(RunOutcome.Failed);
         run.ProcessedCount.Should().Be(4);
         run.FailedCount.Should().Be(1, "the fourth assignment is the one the service rejected");
-        var failure = RunJson.DeserializeFailures(run.FailuresJson).Should().ContainSingle(f => f.Code == "restore_rejected").Subject;
+        run.SkippedCount.Should().Be(1, "the third assignment (to the unmapped \"Legacy Kiosks\") was skipped before the rejection");
+        // The real failure is the run's failure: an expected skip never stands in front of it.
+        var failure = RunJson.DeserializeFailures(run.FailuresJson).Should().ContainSingle().Subject;
+        failure.Code.Should().Be("restore_rejected");
+        (await _hub.GetEventsAsync(run.Id)).Should().Contain(e => e.Kind == RunEventKinds.Completed && e.Message.Contains("First failure: restore_rejected"));
         failure.Message.Should().Contain("403 Forbidden")
             .And.NotContain("eyJ").And.NotContain("s3cr3t").And.NotContain("Zm9vYmFy");
     }

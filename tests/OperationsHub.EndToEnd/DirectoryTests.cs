@@ -30,6 +30,10 @@ public sealed class DirectoryTests(HubServer server) : IClassFixture<HubServer>
         await Assertions.Expect(page.Locator("[data-testid='directory-range']")).ToHaveTextAsync("1–25 of 60");
         await HubServer.ScreenshotAsync(page, $"directory-{scheme}");
         Accessibility.AssertNoSeriousViolations(await page.RunAxe(), "directory", scheme);
+        await page.SetViewportSizeAsync(390, 844);
+        await Assertions.Expect(page.Locator("[data-testid='directory-grid'] td[data-label='Kind']").First).ToBeVisibleAsync();
+        await HubServer.ScreenshotAsync(page, $"directory-{scheme}-390");
+        await page.SetViewportSizeAsync(1280, 800);
 
         await page.FillAsync("input[data-testid='directory-search']", "sales");
         await Assertions.Expect(page.Locator("[data-testid='directory-grid'] tbody tr")).ToHaveCountAsync(2);
@@ -107,6 +111,9 @@ public sealed class DirectoryTests(HubServer server) : IClassFixture<HubServer>
         await page.ClickAsync("[data-testid='bind-cached-button']");
         await Assertions.Expect(page.Locator("[data-testid='access-bindings']")).ToContainTextAsync("Help Desk");
         await HubServer.ScreenshotAsync(page, $"access-bound-{scheme}");
+        await page.SetViewportSizeAsync(390, 844);
+        await HubServer.ScreenshotAsync(page, $"access-bound-{scheme}-390");
+        await page.SetViewportSizeAsync(1280, 800);
         await page.Locator("[data-testid='access-bindings'] [data-testid^='unbind-']").First.ClickAsync();
         await Assertions.Expect(page.Locator("[data-testid='bindings-empty']")).ToBeVisibleAsync();
     }
