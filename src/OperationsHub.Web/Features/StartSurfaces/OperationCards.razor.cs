@@ -76,10 +76,7 @@ public sealed partial class OperationCards
                 return;
             }
 
-            var run = result.Value!.Run;
-            // Neutral, not a green check: queued is not success. The run's number and target, and a real link.
-            var what = result.Value.Deduped ? $"Already running — {type.DisplayName}" : $"{type.DisplayName} queued";
-            Snackbar.Add(RunToast.Markup(what, run.Id, RunLink(run.Id), target), result.Value.Deduped ? Severity.Info : Severity.Normal);
+            RunToast.Started(Snackbar, type.DisplayName, result.Value!, RunLink(result.Value!.Run.Id), target);
             _states = await Queries.GetAsync(Tenant.TenantId, Disposing);
         }
         finally
