@@ -215,8 +215,7 @@ public abstract class SampleOperationTests(TestProvider provider) : IAsyncLifeti
         var planner = _hub.Services.GetRequiredService<RestorePlanner>();
         var sources = await planner.SourceGroupsAsync(backupId, CancellationToken.None);
         var matches = await planner.MatchByNameAsync(_hub.TenantId, sources.Select(s => s.DisplayName), CancellationToken.None);
-        return sources.Where(s => RestorePlanner.Suggest(matches[s.DisplayName]) is not null)
-            .ToDictionary(s => RestoreInputs.MapPrefix + s.Id, s => RestorePlanner.Suggest(matches[s.DisplayName])!.Id);
+        return RestoreInputs.MapInputs(RestorePlanner.SuggestedTargets(sources, matches));
     }
 
     private async Task<long> BackupAsync(long tenantId)

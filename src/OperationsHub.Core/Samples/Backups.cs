@@ -25,8 +25,12 @@ public static class RestoreInputs
     /// <summary>Start anyway; each assignment of an unmapped group is skipped with a warning on the run.</summary>
     public const string Skip = "skip";
 
-    /// <summary>The most groups one restore maps: the start path takes at most 32 inputs, three of which are not maps.</summary>
-    public const int MaxMappedGroups = 29;
+    /// <summary>
+    /// The inputs that carry a mapping: one per source group with a target (by source group id; unmapped ones are
+    /// null or absent). <see cref="MappingOf"/> reads them back.
+    /// </summary>
+    public static Dictionary<string, string> MapInputs(IEnumerable<KeyValuePair<string, CachedGroupOption?>> targetsBySource) =>
+        targetsBySource.Where(p => p.Value is not null).ToDictionary(p => MapPrefix + p.Key, p => p.Value!.Id, StringComparer.Ordinal);
 
     public static IReadOnlyDictionary<string, string> MappingOf(IReadOnlyDictionary<string, string> inputs) =>
         inputs.Where(p => p.Key.StartsWith(MapPrefix, StringComparison.Ordinal) && p.Key.Length > MapPrefix.Length && p.Value.Length > 0)
@@ -99,6 +103,13 @@ public sealed class RestorePlanner(IDbContextFactory<HubDbContext> dbFactory)
     /// A name two groups share is never suggested: a guess would assign a policy to the wrong people.
     /// </summary>
     public static CachedGroupOption? Suggest(IReadOnlyList<CachedGroupOption> matches) => matches.Count == 1 ? matches[0] : null;
+
+    /// <summary>The suggested target of each source group that has one (see <see cref="Suggest"/>), by source group id.</summary>
+    public static Dictionary<string, CachedGroupOption?> SuggestedTargets(
+        IEnumerable<BackupSourceGroup> sources, IReadOnlyDictionary<string, IReadOnlyList<CachedGroupOption>> matches) =>
+        sources.Select(s => (s.Id, Target: Suggest(matches.GetValueOrDefault(s.DisplayName) ?? [])))
+            .Where(p => p.Target is not null)
+            .ToDictionary(p => p.Id, p => p.Target, StringComparer.Ordinal);
 
     /// <summary>Live cache groups whose name or mail contains the text (any case), by name; the first <paramref name="limit"/>.</summary>
     public async Task<IReadOnlyList<CachedGroupOption>> SearchCacheAsync(long tenantId, string? text, int limit, CancellationToken ct)

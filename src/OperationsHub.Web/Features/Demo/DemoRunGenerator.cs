@@ -80,14 +80,8 @@ internal sealed partial class DemoRunGenerator(
 
         var sources = await planner.SourceGroupsAsync(backup.Id, ct);
         var matches = await planner.MatchByNameAsync(tenantId, sources.Select(s => s.DisplayName), ct);
-        var inputs = new Dictionary<string, string>(StringComparer.Ordinal) { [RestoreInputs.Unmapped] = RestoreInputs.Skip };
-        foreach (var source in sources)
-        {
-            if (RestorePlanner.Suggest(matches.GetValueOrDefault(source.DisplayName) ?? []) is { } target)
-            {
-                inputs[RestoreInputs.MapPrefix + source.Id] = target.Id;
-            }
-        }
+        var inputs = RestoreInputs.MapInputs(RestorePlanner.SuggestedTargets(sources, matches));
+        inputs[RestoreInputs.Unmapped] = RestoreInputs.Skip;
 
         if (random.Next(2) == 0)
         {
