@@ -40,6 +40,31 @@ public static class RestoreInputs
         inputs.TryGetValue(Unmapped, out var value) && string.Equals(value, Skip, StringComparison.Ordinal);
 }
 
+/// <summary>The one text search over the directory cache (the directory page, and every group picker).</summary>
+public static class CachedGroupSearch
+{
+    public const int MaxTextLength = 100;
+
+    /// <summary>
+    /// Groups whose name or mail contains the text, in any case (trimmed, at most <see cref="MaxTextLength"/>
+    /// characters), or whose object id is the text when <paramref name="matchObjectId"/>. Contains is a plain
+    /// substring test on both providers (instr / strpos): no character of the text is a wildcard.
+    /// </summary>
+    public static IQueryable<CachedDirectoryGroup> Matching(this IQueryable<CachedDirectoryGroup> query, string? text, bool matchObjectId)
+    {
+        var needle = text?.Trim();
+        if (string.IsNullOrEmpty(needle))
+        {
+            return query;
+        }
+
+        needle = (needle.Length > MaxTextLength ? needle[..MaxTextLength] : needle).ToLowerInvariant();
+        return query.Where(g => g.DisplayName.ToLower().Contains(needle)
+            || (g.Mail != null && g.Mail.ToLower().Contains(needle))
+            || (matchObjectId && g.ObjectId == needle));
+    }
+}
+
 /// <summary>A source group a backup's assignments refer to, with how many of them do.</summary>
 public sealed record BackupSourceGroup(string Id, string DisplayName, int Assignments);
 
@@ -115,13 +140,7 @@ public sealed class RestorePlanner(IDbContextFactory<HubDbContext> dbFactory)
     public async Task<IReadOnlyList<CachedGroupOption>> SearchCacheAsync(long tenantId, string? text, int limit, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var query = db.DirectoryGroups.AsNoTracking().Where(g => g.TenantId == tenantId && g.DeletedAt == null);
-        if (!string.IsNullOrWhiteSpace(text))
-        {
-            var needle = text.Trim().ToLowerInvariant();
-            query = query.Where(g => g.DisplayName.ToLower().Contains(needle) || (g.Mail != null && g.Mail.ToLower().Contains(needle)));
-        }
-
+        var query = db.DirectoryGroups.AsNoTracking().Where(g => g.TenantId == tenantId && g.DeletedAt == null).Matching(text, matchObjectId: false);
         return await query.OrderBy(g => g.DisplayName).ThenBy(g => g.ObjectId).Take(Math.Clamp(limit, 1, 200))
             .Select(g => new CachedGroupOption(g.ObjectId, g.DisplayName, g.Kind, g.Mail)).ToListAsync(ct);
     }

@@ -40,7 +40,7 @@ public sealed record DirectoryGroupsPage(IReadOnlyList<DirectoryGroupRow> Rows, 
 /// <summary>The directory cache as pages read it: from the database only, never from Microsoft Graph.</summary>
 public sealed class DirectoryQueries(IDbContextFactory<HubDbContext> dbFactory)
 {
-    public const int MaxSearchLength = 100;
+    public const int MaxSearchLength = CachedGroupSearch.MaxTextLength;
 
     public async Task<DirectoryCacheStatus> GetStatusAsync(long tenantId, CancellationToken ct)
     {
@@ -73,16 +73,7 @@ public sealed class DirectoryQueries(IDbContextFactory<HubDbContext> dbFactory)
             query = query.Where(g => g.DeletedAt == null);
         }
 
-        var needle = search?.Trim();
-        if (!string.IsNullOrEmpty(needle))
-        {
-            needle = (needle.Length > MaxSearchLength ? needle[..MaxSearchLength] : needle).ToLowerInvariant();
-            // Contains is a plain substring test on both providers (instr / strpos): no wildcard in the text means anything.
-            query = query.Where(g => g.DisplayName.ToLower().Contains(needle)
-                || (g.Mail != null && g.Mail.ToLower().Contains(needle))
-                || g.ObjectId == needle);
-        }
-
+        query = query.Matching(search, matchObjectId: true);
         var total = await query.CountAsync(ct);
         var size = Math.Clamp(pageSize, 5, 100);
         var rows = await query.OrderBy(g => g.DisplayName).ThenBy(g => g.ObjectId)
