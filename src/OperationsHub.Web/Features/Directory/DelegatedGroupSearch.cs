@@ -50,6 +50,7 @@ public sealed partial class DelegatedGroupSearch(
     IHttpClientFactory httpFactory,
     IOptions<HubAuthenticationOptions> auth,
     IOptions<GraphOptions> graph,
+    TimeProvider time,
     ILogger<DelegatedGroupSearch> logger)
 {
     public const string HttpClientName = "graph-delegated";
@@ -90,7 +91,7 @@ public sealed partial class DelegatedGroupSearch(
         Uri url;
         if (nextLink is not null)
         {
-            if (!Uri.TryCreate(nextLink, UriKind.Absolute, out var next) || !next.AbsoluteUri.StartsWith(baseUrl + "/", StringComparison.OrdinalIgnoreCase))
+            if (!GraphJson.TryUnderGraph(nextLink, graph.Value.BaseUrl, out var next))
             {
                 return new GroupSearchResult([], null, "That page of results is no longer available; search again.");
             }
@@ -123,7 +124,7 @@ public sealed partial class DelegatedGroupSearch(
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
             if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable)
             {
-                var wait = GraphJson.RetryAfter(response, TimeProvider.System);
+                var wait = GraphJson.RetryAfter(response, time);
                 return new GroupSearchResult([], null,
                     $"Microsoft Graph is busy (throttled). Try the search again in {Math.Max(1, Math.Ceiling(wait.TotalSeconds))} s.");
             }

@@ -97,6 +97,14 @@ internal static class GraphJson
         return new DirectoryGroup(String(e, "id") ?? "", String(e, "displayName"), String(e, "description"), kind, String(e, "mail"));
     }
 
+    /// <summary>
+    /// A link Graph handed back (a next or delta link) is followed only under the configured Graph root: the token a
+    /// request carries goes to Microsoft Graph and nowhere else.
+    /// </summary>
+    public static bool TryUnderGraph(string? link, Uri baseUrl, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Uri? uri) =>
+        Uri.TryCreate(link, UriKind.Absolute, out uri)
+        && uri.AbsoluteUri.StartsWith(baseUrl.AbsoluteUri.TrimEnd('/') + "/", StringComparison.OrdinalIgnoreCase);
+
     public static string? String(JsonElement e, string name) =>
         e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
@@ -236,9 +244,8 @@ internal sealed partial class GraphDirectoryClient(
         return new DirectoryDeltaPage(groups, removed, GraphJson.String(root, "@odata.nextLink"), GraphJson.String(root, "@odata.deltaLink"));
     }
 
-    /// <summary>A stored or returned link is followed only on Graph's own host: the app-only token goes nowhere else.</summary>
     private static Uri CheckedLink(string link, Uri baseUrl) =>
-        Uri.TryCreate(link, UriKind.Absolute, out var uri) && Uri.Compare(uri, baseUrl, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0
+        GraphJson.TryUnderGraph(link, baseUrl, out var uri)
             ? uri
             : throw new DirectoryDeltaExpiredException("The stored delta link does not point at the configured Microsoft Graph.");
 
