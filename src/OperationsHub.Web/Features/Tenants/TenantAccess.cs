@@ -77,22 +77,23 @@ public sealed class TenantAccess(IDbContextFactory<HubDbContext> dbFactory, HubS
             return new TenantAccessResult(AccessStatus.NotFound);
         }
 
+        // A role through a group binding counts as much as a direct one; the highest of all applies. Read every time,
+        // so removing a binding takes the role away at the next request or action.
+        var roles = new List<TenantRole>();
+        if (row.Role is { } direct)
+        {
+            roles.Add(direct);
+        }
+
         var groups = user.GetDirectoryGroupIds();
         if (groups.Count > 0)
         {
-            // A role through a group binding counts as much as a direct one; the higher of all applies. Read every time,
-            // so removing a binding takes the role away at the next request or action.
-            var bound = await db.GroupRoleBindings.AsNoTracking()
-                .Where(b => b.TenantId == row.Id && groups.Contains(b.GroupObjectId)).Select(b => b.Role).ToListAsync(cancellationToken);
-            var best = bound.Concat(row.Role is { } direct ? [direct] : []).DefaultIfEmpty().Max();
-            if (bound.Count > 0 || row.Role is not null)
-            {
-                return new TenantAccessResult(AccessStatus.Allowed, new TenantContext(row.Id, row.ExternalId, row.Name, userId, user.GetDisplayName(), best));
-            }
+            roles.AddRange(await db.GroupRoleBindings.AsNoTracking()
+                .Where(b => b.TenantId == row.Id && groups.Contains(b.GroupObjectId)).Select(b => b.Role).ToListAsync(cancellationToken));
         }
 
-        return row.Role is { } role
-            ? new TenantAccessResult(AccessStatus.Allowed, new TenantContext(row.Id, row.ExternalId, row.Name, userId, user.GetDisplayName(), role))
+        return roles.Count > 0
+            ? new TenantAccessResult(AccessStatus.Allowed, new TenantContext(row.Id, row.ExternalId, row.Name, userId, user.GetDisplayName(), roles.Max()))
             : new TenantAccessResult(AccessStatus.Forbidden);
     }
 
