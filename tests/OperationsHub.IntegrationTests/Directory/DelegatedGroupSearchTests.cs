@@ -18,9 +18,9 @@ public sealed class DelegatedGroupSearchTests : IAsyncLifetime
 {
     private const string AdminObjectId = "0b0b0b0b-1111-4222-8333-444444444444";
 
-    private FakeGraph _graph = null!;
-    private LoopbackAuthority _authority = null!;
     private EntraDirectoryFactory _app = null!;
+
+    private FakeGraph Graph => _app.Graph;
 
     // Scoped like a Blazor circuit's: one scope per test.
     private DelegatedGroupSearch Search => (_scope ??= _app.Services.CreateScope()).ServiceProvider.GetRequiredService<DelegatedGroupSearch>();
@@ -31,18 +31,13 @@ public sealed class DelegatedGroupSearchTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _graph = await FakeGraph.StartAsync(Ct);
-        _authority = await LoopbackAuthority.StartAsync(Ct);
-        _app = new EntraDirectoryFactory(_authority, _graph);
-        await _app.InitializeWorldAsync();
+        _app = await EntraDirectoryFactory.StartAsync();
     }
 
     public async ValueTask DisposeAsync()
     {
         _scope?.Dispose();
         await _app.DisposeAsync();
-        await _authority.DisposeAsync();
-        await _graph.DisposeAsync();
     }
 
     [Fact]
@@ -52,7 +47,7 @@ public sealed class DelegatedGroupSearchTests : IAsyncLifetime
 
         state.Access.Should().Be(DelegatedAccess.Available);
         state.Enabled.Should().BeTrue();
-        _graph.CountRequests().Should().Be(0, "the check runs while a page renders and only asks for a token");
+        Graph.CountRequests().Should().Be(0, "the check runs while a page renders and only asks for a token");
         _app.Headers.UserRequests.Should().ContainSingle()
             .Which.Should().BeEquivalentTo(new { ObjectId = AdminObjectId, Granted = true, Scopes = new[] { "GroupMember.Read.All" } });
     }
@@ -60,7 +55,7 @@ public sealed class DelegatedGroupSearchTests : IAsyncLifetime
     [Fact]
     public async Task SearchAsync_ByName_SendsOneRequestWithTheDelegatedTokenAndEventualConsistency()
     {
-        _graph.ScriptSearch("Fin", new GraphPage(
+        Graph.ScriptSearch("Fin", new GraphPage(
             FakeGraph.Group("00000000-0000-4000-8000-00000000f001", "Finance", securityEnabled: true),
             FakeGraph.Group("00000000-0000-4000-8000-00000000f002", "Finance Leadership", groupTypes: ["Unified"], mailEnabled: true)));
 
@@ -70,7 +65,7 @@ public sealed class DelegatedGroupSearchTests : IAsyncLifetime
         result.Groups.Select(g => (g.DisplayName, g.Kind)).Should().Equal(
             ("Finance", DirectoryGroupKind.Security), ("Finance Leadership", DirectoryGroupKind.Microsoft365));
         result.NextLink.Should().BeNull();
-        var request = _graph.Requests.Should().ContainSingle().Subject;
+        var request = Graph.Requests.Should().ContainSingle().Subject;
         request.Method.Should().Be("GET");
         request.Path.Should().Be(FakeGraph.GroupsPath);
         request.Authorization.Should().Be($"Bearer delegated-{AdminObjectId}");
@@ -84,7 +79,7 @@ public sealed class DelegatedGroupSearchTests : IAsyncLifetime
     [Fact]
     public async Task SearchAsync_NextLinkOfTheFirstPage_ReturnsTheSecondPage()
     {
-        _graph.ScriptSearch("Fin",
+        Graph.ScriptSearch("Fin",
             new GraphPage(FakeGraph.Group("00000000-0000-4000-8000-00000000f001", "Finance", securityEnabled: true)),
             new GraphPage(FakeGraph.Group("00000000-0000-4000-8000-00000000f003", "Finance Interns", securityEnabled: true)));
         var admin = await AdminAsync();
@@ -93,11 +88,11 @@ public sealed class DelegatedGroupSearchTests : IAsyncLifetime
         var second = await Search.SearchAsync(admin, "", first.NextLink, Ct);
 
         first.Groups.Should().ContainSingle().Which.DisplayName.Should().Be("Finance");
-        first.NextLink.Should().StartWith(_graph.BaseUrl.ToString());
+        first.NextLink.Should().StartWith(Graph.BaseUrl.ToString());
         second.Succeeded.Should().BeTrue(second.Error);
         second.Groups.Should().ContainSingle().Which.DisplayName.Should().Be("Finance Interns");
         second.NextLink.Should().BeNull();
-        var requests = _graph.Requests;
+        var requests = Graph.Requests;
         requests.Should().HaveCount(2);
         requests[1].Param("$skiptoken").Should().NotBeNullOrEmpty();
         requests.Should().OnlyContain(r => r.Status == 200 && r.Authorization == $"Bearer delegated-{AdminObjectId}" && r.ConsistencyLevel == "eventual");
@@ -110,21 +105,21 @@ public sealed class DelegatedGroupSearchTests : IAsyncLifetime
 
         result.Succeeded.Should().BeFalse();
         result.Error.Should().Contain("search again");
-        _graph.CountRequests().Should().Be(0);
+        Graph.CountRequests().Should().Be(0);
     }
 
     [Fact]
     public async Task SearchAsync_WhenGraphThrottles_ReturnsAnErrorSayingWhenToTryAgain()
     {
-        _graph.ScriptSearch("Fin", new GraphPage(FakeGraph.Group("00000000-0000-4000-8000-00000000f001", "Finance", securityEnabled: true)));
-        _graph.ThrottleNext(FakeGraph.GroupsPath, retryAfterSeconds: 1);
+        Graph.ScriptSearch("Fin", new GraphPage(FakeGraph.Group("00000000-0000-4000-8000-00000000f001", "Finance", securityEnabled: true)));
+        Graph.ThrottleNext(FakeGraph.GroupsPath, retryAfterSeconds: 1);
 
         var result = await Search.SearchAsync(await AdminAsync(), "Fin", null, Ct);
 
         result.Succeeded.Should().BeFalse();
         result.Groups.Should().BeEmpty();
         result.Error.Should().ContainEquivalentOf("try the search again").And.Contain("1 s");
-        _graph.Requests.Should().ContainSingle().Which.Status.Should().Be(429, "a person's search is not retried behind their back");
+        Graph.Requests.Should().ContainSingle().Which.Status.Should().Be(429, "a person's search is not retried behind their back");
     }
 
     [Fact]
@@ -140,7 +135,7 @@ public sealed class DelegatedGroupSearchTests : IAsyncLifetime
         result.Succeeded.Should().BeFalse();
         result.Access!.Access.Should().Be(DelegatedAccess.NeedsConsent);
         result.Error.Should().Contain("consent");
-        _graph.CountRequests().Should().Be(0);
+        Graph.CountRequests().Should().Be(0);
         _app.Headers.UserRequests.Should().HaveCount(2).And.OnlyContain(r => !r.Granted);
     }
 
@@ -219,23 +214,18 @@ public sealed class DelegatedGroupSearchLocalModeTests : IAsyncLifetime
 /// </summary>
 public sealed class DelegatedGroupSearchRealTokenAcquisitionTests : IAsyncLifetime
 {
-    private FakeGraph _graph = null!;
-    private LoopbackAuthority _authority = null!;
     private EntraDirectoryFactory _app = null!;
+
+    private FakeGraph Graph => _app.Graph;
 
     public async ValueTask InitializeAsync()
     {
-        _graph = await FakeGraph.StartAsync(TestContext.Current.CancellationToken);
-        _authority = await LoopbackAuthority.StartAsync(TestContext.Current.CancellationToken);
-        _app = new EntraDirectoryFactory(_authority, _graph, realTokenAcquisition: true);
-        await _app.InitializeWorldAsync();
+        _app = await EntraDirectoryFactory.StartAsync(realTokenAcquisition: true);
     }
 
     public async ValueTask DisposeAsync()
     {
         await _app.DisposeAsync();
-        await _authority.DisposeAsync();
-        await _graph.DisposeAsync();
     }
 
     [Fact]
@@ -250,6 +240,6 @@ public sealed class DelegatedGroupSearchRealTokenAcquisitionTests : IAsyncLifeti
         state.Enabled.Should().BeFalse();
         state.CanReconnect.Should().BeTrue("signing in again with the scope is how an admin gets the token");
         state.Reason.Should().StartWith("Group search is off");
-        _graph.Requests.Should().BeEmpty();
+        Graph.Requests.Should().BeEmpty();
     }
 }

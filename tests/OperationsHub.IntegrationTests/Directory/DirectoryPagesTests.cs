@@ -24,20 +24,17 @@ public abstract class DirectoryPagesTests(OperationsHub.Testing.TestProvider pro
     private const string SalesA = "00000000-0000-4000-8000-00000000a001";
     private const string SalesB = "00000000-0000-4000-8000-00000000a002";
 
-    private FakeGraph _graph = null!;
-    private LoopbackAuthority _authority = null!;
     private EntraDirectoryFactory _app = null!;
 
     private TestWorld World => _app.World;
+
+    private FakeGraph Graph => _app.Graph;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public async ValueTask InitializeAsync()
     {
-        _graph = await FakeGraph.StartAsync(Ct);
-        _authority = await LoopbackAuthority.StartAsync(Ct);
-        _app = new EntraDirectoryFactory(_authority, _graph, new Dictionary<string, string?> { ["Graph:DirectorySource"] = "Graph" }, provider: provider);
-        await _app.InitializeWorldAsync();
+        _app = await EntraDirectoryFactory.StartAsync(new Dictionary<string, string?> { ["Graph:DirectorySource"] = "Graph" }, provider: provider);
         var dbFactory = _app.Services.GetRequiredService<IDbContextFactory<HubDbContext>>();
         await using var db = await dbFactory.CreateDbContextAsync(Ct);
         db.DirectoryGroups.AddRange(
@@ -63,8 +60,6 @@ public abstract class DirectoryPagesTests(OperationsHub.Testing.TestProvider pro
     public async ValueTask DisposeAsync()
     {
         await _app.DisposeAsync();
-        await _authority.DisposeAsync();
-        await _graph.DisposeAsync();
     }
 
     [Fact]
@@ -78,7 +73,7 @@ public abstract class DirectoryPagesTests(OperationsHub.Testing.TestProvider pro
         html.Should().Contain("data-testid=\"directory-cache-help\"").And.Contain("never calls Microsoft Graph");
         html.Should().Contain("Suggested: the only cached group named &quot;Finance&quot;");
         html.Should().Contain("2 cached groups are named &quot;Sales&quot;, so none is suggested");
-        _graph.Requests.Should().BeEmpty("rendering the restore mapping must not call Microsoft Graph");
+        Graph.Requests.Should().BeEmpty("rendering the restore mapping must not call Microsoft Graph");
         _app.Headers.AppRequests.Should().BeEmpty("nor ask for a Graph token");
     }
 
@@ -94,7 +89,7 @@ public abstract class DirectoryPagesTests(OperationsHub.Testing.TestProvider pro
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         (await response.Content.ReadAsStringAsync(Ct)).Should().Contain("<h1").And.Contain(shown);
-        _graph.Requests.Should().BeEmpty();
+        Graph.Requests.Should().BeEmpty();
     }
 
     [Theory]

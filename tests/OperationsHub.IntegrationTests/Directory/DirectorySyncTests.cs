@@ -21,39 +21,34 @@ public sealed class DirectorySyncTests : IAsyncLifetime
     private const string Pilot = "00000000-0000-4000-8000-000000000004";
     private static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(30);
 
-    private FakeGraph _graph = null!;
-    private LoopbackAuthority _authority = null!;
     private EntraDirectoryFactory _app = null!;
 
     private TestWorld World => _app.World;
+
+    private FakeGraph Graph => _app.Graph;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public async ValueTask InitializeAsync()
     {
-        _graph = await FakeGraph.StartAsync(Ct);
-        _authority = await LoopbackAuthority.StartAsync(Ct);
-        _app = new EntraDirectoryFactory(_authority, _graph, new Dictionary<string, string?>
+        _app = await EntraDirectoryFactory.StartAsync(new Dictionary<string, string?>
         {
             ["Graph:DirectorySource"] = "Graph",
             ["Graph:MaxRetryAfter"] = "00:00:05",
             ["Worker:Enabled"] = "true",
         });
-        await _app.InitializeWorldAsync();
         await _app.SetDirectoryTenantIdAsync(World.AlphaTenantId, AlphaDirectory);
     }
 
     public async ValueTask DisposeAsync()
     {
         await _app.DisposeAsync();
-        await _authority.DisposeAsync();
-        await _graph.DisposeAsync();
     }
 
     [Fact]
     public async Task DirectorySync_FirstRunOverTwoPages_FollowsTheNextLinkCachesEveryGroupWithItsKindAndStoresTheDeltaLink()
     {
-        var deltaToken = _graph.ScriptFullSync(
+        var deltaToken = Graph.ScriptFullSync(
             new GraphPage(
                 FakeGraph.Group(AllStaff, "All Staff", groupTypes: ["Unified"], mailEnabled: true, securityEnabled: false, mail: "allstaff@alpha.example"),
                 FakeGraph.Group(Finance, "Finance", securityEnabled: true, description: "Finance department users.")),
@@ -75,12 +70,12 @@ public sealed class DirectorySyncTests : IAsyncLifetime
         groups.Single(g => g.ObjectId == Finance).Description.Should().Be("Finance department users.");
 
         var state = await StateAsync();
-        state.DeltaLink.Should().Be(_graph.DeltaLink(deltaToken));
+        state.DeltaLink.Should().Be(Graph.DeltaLink(deltaToken));
         state.LastRunId.Should().Be(run.Id);
         (state.LastAdded, state.LastUpdated, state.LastRemoved).Should().Be((3, 0, 0));
         state.LastFullSyncAt.Should().NotBeNull();
 
-        var requests = _graph.DeltaRequests;
+        var requests = Graph.DeltaRequests;
         requests.Should().HaveCount(2);
         requests[0].Param("$select").Should().Contain("groupTypes").And.Contain("securityEnabled");
         requests[0].Param("$skiptoken").Should().BeNull();
@@ -98,24 +93,24 @@ public sealed class DirectorySyncTests : IAsyncLifetime
     [Fact]
     public async Task DirectorySync_SecondRun_ResumesFromTheStoredDeltaLinkAndAppliesUpdatesAndBothKindsOfRemoval()
     {
-        var firstToken = _graph.ScriptFullSync(new GraphPage(
+        var firstToken = Graph.ScriptFullSync(new GraphPage(
             FakeGraph.Group(AllStaff, "All Staff", groupTypes: ["Unified"], mailEnabled: true, mail: "allstaff@alpha.example"),
             FakeGraph.Group(Finance, "Finance", securityEnabled: true),
             FakeGraph.Group(Newsletter, "Newsletter", mailEnabled: true, mail: "news@alpha.example"),
             FakeGraph.Group(Pilot, "Intune Pilot Devices", securityEnabled: true)));
         (await SyncAsync()).Outcome.Should().Be(RunOutcome.Succeeded);
-        var secondToken = _graph.ScriptDelta(firstToken, new GraphPage(
+        var secondToken = Graph.ScriptDelta(firstToken, new GraphPage(
             FakeGraph.Changed(AllStaff, displayName: "Everyone"),
             FakeGraph.Removed(Finance, "changed"),
             FakeGraph.Removed(Newsletter, "deleted"),
             FakeGraph.Group(Pilot, "Intune Pilot Devices", securityEnabled: true)));
-        var before = _graph.CountRequests();
+        var before = Graph.CountRequests();
 
         var run = await SyncAsync();
 
         run.Outcome.Should().Be(RunOutcome.Succeeded, run.FailuresJson);
         (run.SucceededCount, run.SkippedCount).Should().Be((3, 1), "one update and two removals changed the cache; the pilot group did not");
-        var second = _graph.Requests.Skip(before).ToList();
+        var second = Graph.Requests.Skip(before).ToList();
         second.Should().ContainSingle()
             .Which.Param("$deltatoken").Should().Be(firstToken);
         second[0].Authorization.Should().Be($"Bearer app-{AlphaDirectory}");
@@ -130,7 +125,7 @@ public sealed class DirectorySyncTests : IAsyncLifetime
         groups[Pilot].DeletedAt.Should().BeNull();
 
         var state = await StateAsync();
-        state.DeltaLink.Should().Be(_graph.DeltaLink(secondToken));
+        state.DeltaLink.Should().Be(Graph.DeltaLink(secondToken));
         state.LastRunId.Should().Be(run.Id);
         (state.LastAdded, state.LastUpdated, state.LastRemoved).Should().Be((0, 1, 2));
         (await NotesAsync(run.Id)).Should().ContainSingle()
@@ -140,24 +135,24 @@ public sealed class DirectorySyncTests : IAsyncLifetime
     [Fact]
     public async Task DirectorySync_StaleDeltaLinkAnsweredSyncStateNotFound_StartsOverInFullAndSoftDeletesGroupsTheFullReadLacks()
     {
-        var staleToken = _graph.ScriptFullSync(new GraphPage(
+        var staleToken = Graph.ScriptFullSync(new GraphPage(
             FakeGraph.Group(AllStaff, "All Staff", groupTypes: ["Unified"]),
             FakeGraph.Group(Finance, "Finance", securityEnabled: true),
             FakeGraph.Group(Newsletter, "Newsletter", mailEnabled: true)));
         var first = await SyncAsync();
         first.Outcome.Should().Be(RunOutcome.Succeeded);
         var firstFullSyncAt = (await StateAsync()).LastFullSyncAt;
-        _graph.ExpireDeltaToken(staleToken);
-        var freshToken = _graph.ScriptFullSync(new GraphPage(
+        Graph.ExpireDeltaToken(staleToken);
+        var freshToken = Graph.ScriptFullSync(new GraphPage(
             FakeGraph.Group(AllStaff, "All Staff", groupTypes: ["Unified"]),
             FakeGraph.Group(Finance, "Finance", securityEnabled: true)));
-        var before = _graph.CountRequests();
+        var before = Graph.CountRequests();
 
         var run = await SyncAsync();
 
         run.Status.Should().Be(RunStatus.Completed);
         run.Outcome.Should().Be(RunOutcome.Succeeded, run.FailuresJson);
-        var requests = _graph.Requests.Skip(before).ToList();
+        var requests = Graph.Requests.Skip(before).ToList();
         requests.Select(r => r.Status).Should().Equal(400, 200);
         requests[0].Param("$deltatoken").Should().Be(staleToken);
         requests[1].Path.Should().Be(FakeGraph.DeltaPath);
@@ -173,7 +168,7 @@ public sealed class DirectorySyncTests : IAsyncLifetime
         (run.SucceededCount, run.SkippedCount).Should().Be((1, 2));
 
         var state = await StateAsync();
-        state.DeltaLink.Should().Be(_graph.DeltaLink(freshToken));
+        state.DeltaLink.Should().Be(Graph.DeltaLink(freshToken));
         state.LastRunId.Should().Be(run.Id);
         state.LastFullSyncAt.Should().BeAfter(firstFullSyncAt!.Value);
         (state.LastAdded, state.LastUpdated, state.LastRemoved).Should().Be((0, 0, 1));
@@ -184,19 +179,19 @@ public sealed class DirectorySyncTests : IAsyncLifetime
     [Fact]
     public async Task DirectorySync_Throttled429WithRetryAfter_SitsItOutRepeatsTheRequestAndAppliesThePage()
     {
-        _graph.ThrottleNext(FakeGraph.DeltaPath, retryAfterSeconds: 1);
-        var deltaToken = _graph.ScriptFullSync(new GraphPage(FakeGraph.Group(Finance, "Finance", securityEnabled: true)));
+        Graph.ThrottleNext(FakeGraph.DeltaPath, retryAfterSeconds: 1);
+        var deltaToken = Graph.ScriptFullSync(new GraphPage(FakeGraph.Group(Finance, "Finance", securityEnabled: true)));
 
         var run = await SyncAsync();
 
         run.Outcome.Should().Be(RunOutcome.Succeeded, run.FailuresJson);
-        var requests = _graph.DeltaRequests;
+        var requests = Graph.DeltaRequests;
         requests.Select(r => r.Status).Should().Equal(429, 200);
         requests[1].PathAndQuery.Should().Be(requests[0].PathAndQuery, "the throttled request is asked again as it was");
         // Retry-After: 1 is a lower bound the client must honour; a little slack for the clock's granularity.
         (requests[1].At - requests[0].At).Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(950));
         (await GroupsAsync()).Should().ContainSingle().Which.ObjectId.Should().Be(Finance);
-        (await StateAsync()).DeltaLink.Should().Be(_graph.DeltaLink(deltaToken));
+        (await StateAsync()).DeltaLink.Should().Be(Graph.DeltaLink(deltaToken));
     }
 
     [Fact]
@@ -210,7 +205,7 @@ public sealed class DirectorySyncTests : IAsyncLifetime
 
         run.Outcome.Should().Be(RunOutcome.Failed);
         run.FailuresJson.Should().Contain("directory_not_linked");
-        _graph.CountRequests().Should().Be(0);
+        Graph.CountRequests().Should().Be(0);
         _app.Headers.AppRequests.Should().BeEmpty();
     }
 

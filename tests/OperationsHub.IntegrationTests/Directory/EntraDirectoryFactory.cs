@@ -19,6 +19,7 @@ namespace OperationsHub.IntegrationTests.DirectoryFeature;
 /// The hub in Entra ID mode, talking to <see cref="FakeGraph"/>: Microsoft.Identity.Web is wired against an OpenID
 /// discovery document served on loopback (<see cref="LoopbackAuthority"/>), token acquisition is the
 /// <see cref="FakeAuthorizationHeaderProvider"/>, and requests still sign in through the test authentication handler.
+/// <see cref="StartAsync"/> starts all three; disposing the factory stops them.
 /// </summary>
 public sealed class EntraDirectoryFactory(
     LoopbackAuthority authority, FakeGraph graph, IDictionary<string, string?>? settings = null, bool realTokenAcquisition = false,
@@ -26,6 +27,27 @@ public sealed class EntraDirectoryFactory(
     : HubAppFactory(provider)
 {
     public const string ClientId = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+
+    /// <summary>The fake Graph this hub talks to.</summary>
+    public FakeGraph Graph => graph;
+
+    /// <summary>A fake Graph, a loopback authority and the hub on them, with the test world seeded.</summary>
+    public static async Task<EntraDirectoryFactory> StartAsync(
+        IDictionary<string, string?>? settings = null, bool realTokenAcquisition = false,
+        OperationsHub.Testing.TestProvider provider = OperationsHub.Testing.TestProvider.Sqlite)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var app = new EntraDirectoryFactory(await LoopbackAuthority.StartAsync(ct), await FakeGraph.StartAsync(ct), settings, realTokenAcquisition, provider);
+        await app.InitializeWorldAsync();
+        return app;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await authority.DisposeAsync();
+        await graph.DisposeAsync();
+    }
 
     public FakeAuthorizationHeaderProvider Headers { get; } = new();
 
