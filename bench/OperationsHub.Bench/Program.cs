@@ -9,6 +9,7 @@ return args.FirstOrDefault() switch
     "grid-pg" => await GridBenchmark.RunAsync(args, postgres: true),
     "push" => await OperationsHub.Bench.Live.PushBenchmark.RunAsync(args),
     "circuits" => await OperationsHub.Bench.Live.CircuitMemoryBenchmark.RunAsync(args),
+    "log" => await LogBenchmark.RunAsync(args),
     _ => Usage(),
 };
 
@@ -24,6 +25,8 @@ static int Usage()
                                    commit-to-DOM latency of run completions on Chromium pages (default 500; 1 and 100 pages)
           circuits [pages] [minutes]
                                    server memory per open runs-page circuit, and its growth under updates (default 100, 10)
+          log [lines]              one run writing N log lines (default 100000): handler cost, commits, time, lines kept;
+                                   beside a bound raised to N and one commit per line
           grid [rows] [--keep]     the runs grid's queries on a generated tenant of N runs (default 1000000)
           grid-pg [rows] [--keep]  the same on PostgreSQL (server: OPSHUB_BENCH_POSTGRES; database opshub_grid_N)
         """);

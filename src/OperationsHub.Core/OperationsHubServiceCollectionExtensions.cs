@@ -36,6 +36,8 @@ public static class OperationsHubServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<ChangeFeedOptions>, ValidateChangeFeedOptions>();
         services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<RetentionOptions>, ValidateRetentionOptions>();
+        services.AddOptions<BulkActionOptions>().BindConfiguration(BulkActionOptions.SectionName)
+            .Validate(o => o.MaxRuns is >= 1 and <= 100_000, "BulkActions:MaxRuns must be between 1 and 100000.").ValidateOnStart();
 
         services.AddSingleton<HubMetrics>();
         services.AddSingleton<OperationTypeRegistry>();
@@ -57,6 +59,8 @@ public static class OperationsHubServiceCollectionExtensions
         services.AddSingleton<RunRecovery>();
         services.AddSingleton<RunRetention>();
         services.TryAddSingleton<IRunDispatcher, WorkerWakeDispatcher>();
+        // Bulk actions are runs of the engine's own type, on every node that runs the worker.
+        services.AddOperationType<BulkActionHandler>(BulkActions.Descriptor);
 
         // Quartz hosts three jobs: the worker (one long-running job that claims runs from the database and executes
         // them on the thread pool, up to Worker:MaxConcurrency at once), recovery and retention.

@@ -50,6 +50,7 @@ app.MapStaticAssets();
 app.MapHubHealthChecks();
 app.MapAccountEndpoints();
 app.MapRunsApi();
+app.MapOpenApi(); // ApiDocument.Path
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 app.Run();

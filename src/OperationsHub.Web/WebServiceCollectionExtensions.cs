@@ -25,7 +25,11 @@ internal static class WebServiceCollectionExtensions
         services.AddSingleton<Features.Live.SharedReads>();
         services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler, Features.Live.CircuitConnectionHandler>();
         services.AddSingleton<RunCommands>();
+        services.AddSingleton<BulkCommands>();
+        services.AddSingleton<RunLogQueries>();
         services.AddSingleton<UserPreferences>();
+        services.AddSingleton<Features.ApiTokens.ApiTokenCommands>();
+        Features.Api.ApiDocument.AddHubOpenApi(services);
         return services;
     }
 

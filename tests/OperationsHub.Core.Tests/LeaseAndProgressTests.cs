@@ -228,6 +228,88 @@ public abstract class LeaseAndProgressTests(TestProvider provider) : IAsyncLifet
         return run.Id;
     }
 
+    [Fact]
+    public async Task Log_LinesAndFailuresOfARunningRun_AreWrittenInOneBatchAtTheNextBeat_Sanitized()
+    {
+        var run = (await _hub.StartAsync(type: TestOperations.Logging)).Run;
+        var gate = _hub.Services.GetRequiredService<BlockingGate>();
+        var execution = _hub.Executor.ExecuteAsync(run.Id, CancellationToken.None);
+        await gate.WhenEnteredAsync(run.Id);
+        (await LogAsync(run.Id)).Should().BeEmpty("lines wait in the buffer for the beat");
+        _commands.LogWrites.Should().Be(0);
+
+        _hub.Time!.Advance(Options.ProgressInterval);
+        // The lines and the beat are two writes: wait for both to be visible.
+        await WaitFor.ConditionAsync(async () => (await LogAsync(run.Id)).Count == 3 && (await _hub.GetRunAsync(run.Id)).FailureTotal == 1,
+            "the first batch of lines and the beat after it");
+        var live = await _hub.GetRunAsync(run.Id);
+        live.Status.Should().Be(RunStatus.Running);
+        live.FailureTotal.Should().Be(1, "a failure shows while the run still runs");
+        RunJson.DeserializeFailures(live.FailuresJson).Should().ContainSingle().Which.Item.Should().Be("DEV-1");
+        _commands.LogWrites.Should().Be(1, "three lines are one batch");
+
+        gate.Release(run.Id);
+        await execution.WaitAsync(TimeSpan.FromSeconds(15));
+        var lines = await LogAsync(run.Id);
+        lines.Select(l => l.Message).Should().HaveCount(4).And.EndWith("done");
+        lines[1].Level.Should().Be(RunLogLevel.Warning);
+        lines[1].Message.Should().NotContain(TestOperations.Secret).And.Contain("[redacted]");
+        lines.Should().BeInAscendingOrder(l => l.Id);
+        _commands.LogWrites.Should().Be(2, "the last line lands with the completion's flush");
+    }
+
+    [Fact]
+    public async Task Log_AHandlerWritingAHundredThousandLines_StoresTheBoundAndOneTruncationLine_InABoundedNumberOfWrites()
+    {
+        var run = (await _hub.StartAsync(type: TestOperations.Logging, inputs: new Dictionary<string, string> { ["lines"] = "100000" })).Run;
+        var gate = _hub.Services.GetRequiredService<BlockingGate>();
+        var execution = _hub.Executor.ExecuteAsync(run.Id, CancellationToken.None);
+        await gate.WhenEnteredAsync(run.Id);
+        _hub.Time!.Advance(Options.ProgressInterval);
+        await WaitFor.ConditionAsync(async () => _commands.LogWrites == 1 && (await CountLogAsync(run.Id)) > 0, "the first batch");
+        gate.Release(run.Id);
+        await execution.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var bound = Options.MaxLogLinesPerRun;
+        (await CountLogAsync(run.Id)).Should().Be(bound + 1, "the bound, and one line that says the log was cut");
+        var last = (await LogAsync(run.Id))[^1];
+        last.Level.Should().Be(RunLogLevel.Warning);
+        last.Message.Should().StartWith("Log truncated");
+        _commands.LogWrites.Should().Be(1,
+            "the 100,000 lines came within one beat: one batch, never a write per line (and the line after the bound is dropped, so the final flush has nothing)");
+        (await _hub.GetRunAsync(run.Id)).Outcome.Should().Be(RunOutcome.PartiallySucceeded);
+    }
+
+    [Fact]
+    public async Task Log_IsDeletedWithItsRun()
+    {
+        var run = (await _hub.StartAsync(type: TestOperations.Logging)).Run;
+        var gate = _hub.Services.GetRequiredService<BlockingGate>();
+        var execution = _hub.Executor.ExecuteAsync(run.Id, CancellationToken.None);
+        await gate.WhenEnteredAsync(run.Id);
+        gate.Release(run.Id);
+        await execution.WaitAsync(TimeSpan.FromSeconds(15));
+        (await CountLogAsync(run.Id)).Should().Be(4);
+
+        var pruned = await _hub.Services.GetRequiredService<IRunStore>().PruneAsync(_hub.Time!.GetUtcNow().UtcDateTime.AddMinutes(1), 10, default);
+
+        pruned.Select(p => p.RunId).Should().Contain(run.Id);
+        (await CountLogAsync(run.Id)).Should().Be(0);
+    }
+
+    private async Task<List<RunLogLine>> LogAsync(long runId)
+    {
+        await using var db = await _hub.DbAsync();
+        return await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.ToListAsync(
+            db.RunLogLines.Where(l => l.RunId == runId).OrderBy(l => l.Id));
+    }
+
+    private async Task<int> CountLogAsync(long runId)
+    {
+        await using var db = await _hub.DbAsync();
+        return db.RunLogLines.Count(l => l.RunId == runId);
+    }
+
     private async Task ClaimAsDeadWorkerAsync(long runId) =>
         (await _hub.Transitions.TryClaimAsync(runId, "dead-worker", Options.LeaseDuration, default)).Should().NotBeNull();
 
@@ -235,8 +317,12 @@ public abstract class LeaseAndProgressTests(TestProvider provider) : IAsyncLifet
     private sealed class ProgressCounter(IRunStore inner) : IRunStore
     {
         private int _progressWrites;
+        private int _logWrites;
 
         public int ProgressWrites => Volatile.Read(ref _progressWrites);
+
+        /// <summary>Log batches written: each is one write of the store (one commit, or a share of a group commit).</summary>
+        public int LogWrites => Volatile.Read(ref _logWrites);
 
         public async Task<HeartbeatOutcome> HeartbeatAsync(Heartbeat heartbeat, CancellationToken cancellationToken)
         {
@@ -266,6 +352,15 @@ public abstract class LeaseAndProgressTests(TestProvider provider) : IAsyncLifet
 
         public Task<IReadOnlyList<PrunedRun>> PruneAsync(DateTime cutoff, int batchSize, CancellationToken cancellationToken) =>
             inner.PruneAsync(cutoff, batchSize, cancellationToken);
+
+        public Task AppendLogAsync(long runId, IReadOnlyList<LogEntry> lines, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _logWrites);
+            return inner.AppendLogAsync(runId, lines, cancellationToken);
+        }
+
+        public Task AppendEventAsync(long runId, string kind, string message, DateTime at, CancellationToken cancellationToken) =>
+            inner.AppendEventAsync(runId, kind, message, at, cancellationToken);
 
         public bool IsTransient(Exception exception) => inner.IsTransient(exception);
     }

@@ -37,6 +37,26 @@ public abstract class SampleOperationTests(TestProvider provider) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task InventorySync_RetriedForItsFailedItems_ReadsOnlyThoseDevices_AndLogsWhatItDid()
+    {
+        var first = await RunAsync(SampleOperations.InventorySync);
+        first.FailedCount.Should().Be(7);
+
+        var retry = await _hub.Runs.RetryAsync(new RetryRequest { TenantId = _hub.TenantId, RunId = first.Id, Initiator = _hub.Bob, FailedItemsOnly = true });
+        await _hub.Executor.ExecuteAsync(retry.Started!.Run.Id, CancellationToken.None);
+
+        var second = await _hub.GetRunAsync(retry.Started.Run.Id);
+        second.Outcome.Should().Be(RunOutcome.Succeeded, "the devices that did not answer do this time");
+        (second.TotalCount, second.SucceededCount).Should().Be((7, 7));
+        await using var db = await _hub.DbAsync();
+        var log = await db.RunLogLines.Where(l => l.RunId == second.Id).OrderBy(l => l.Id).Select(l => l.Message).ToListAsync();
+        log.Should().StartWith("Reading again the 7 devices that did not answer last time.")
+            .And.EndWith("Inventory refreshed: 7 devices read, 0 unreachable.");
+        var firstLog = await db.RunLogLines.Where(l => l.RunId == first.Id && l.Level == RunLogLevel.Warning).CountAsync();
+        firstLog.Should().Be(8, "a warning per unreachable device and one for the summary");
+    }
+
+    [Fact]
     public async Task DirectorySync_FillsTheCacheFromTheBuiltInDirectory_ThenFindsNothingNew()
     {
         var first = await RunAsync(SampleOperations.DirectorySync);

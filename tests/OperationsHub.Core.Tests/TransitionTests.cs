@@ -82,8 +82,8 @@ public abstract class TransitionTests(TestProvider provider) : IAsyncLifetime
         (await _hub.Transitions.TryFailQueuedAsync(run.Id, failure, default)).Should().BeNull();
         (await _hub.Transitions.TryRequeueAsync(run.Id, "w", 5, default)).Should().BeNull();
         (await _hub.Transitions.TryAbandonAsync(run.Id, "w", failure, default)).Should().BeNull();
-        (await _hub.Transitions.TryCancelQueuedAsync(run.Id, "x", default)).Should().BeNull();
-        (await _hub.Transitions.TryRequestCancelAsync(run.Id, "x", default)).Should().BeNull();
+        (await _hub.Transitions.TryCancelQueuedAsync(run.Id, "x", null, default)).Should().BeNull();
+        (await _hub.Transitions.TryRequestCancelAsync(run.Id, "x", null, default)).Should().BeNull();
 
         var after = await _hub.GetRunAsync(run.Id);
         after.Version.Should().Be(before.Version);

@@ -69,7 +69,7 @@ public sealed class EntraIdTests : IAsyncLifetime
 
         response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         response.Headers.Location.Should().BeNull();
-        response.Headers.WwwAuthenticate.Should().ContainSingle().Which.Scheme.Should().Be("Cookie");
+        response.Headers.WwwAuthenticate.Should().ContainSingle().Which.Scheme.Should().Be("Bearer");
         response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
     }
 
@@ -119,14 +119,7 @@ public sealed class EntraIdTests : IAsyncLifetime
     {
         protected override bool UseTestAuthentication => false;
 
-        protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
-        {
-            ["Authentication:Mode"] = "EntraId",
-            ["AzureAd:Instance"] = authority,
-            ["AzureAd:TenantId"] = Directory,
-            ["AzureAd:ClientId"] = ClientId,
-            ["AzureAd:CallbackPath"] = "/signin-oidc",
-        };
+        protected override IDictionary<string, string?> Settings => LoopbackAuthority.HubSettings(authority, ClientId);
 
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {

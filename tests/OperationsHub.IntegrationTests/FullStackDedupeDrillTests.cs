@@ -27,7 +27,7 @@ public sealed class FullStackDedupeDrillTests : IAsyncLifetime
         const int requests = 200;
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 64, UseCookies = false, AllowAutoRedirect = false };
         using var client = new HttpClient(handler) { BaseAddress = _app.ServerAddress };
-        client.DefaultRequestHeaders.Add(TestAuthHandler.UserHeader, _app.World.AlphaOperator.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        client.DefaultRequestHeaders.Authorization = new("Bearer", _app.ApiTokenFor(_app.World.AlphaOperator));
         var body = new { type = "restore", identityInputs = new { backup_id = _app.World.AlphaBackupIds[0] }, target = "Drill" };
         using var go = new ManualResetEventSlim(false);
 

@@ -166,7 +166,12 @@ public sealed class LocalSignInTests : IAsyncLifetime
             HandleCookies = false,
         });
         (await GetWithCookieAsync(thief, "/admin/t/alpha/operations", copied)).StatusCode.Should().Be(HttpStatusCode.OK, "the copy works while the session lives");
-        (await GetWithCookieAsync(thief, $"/api/t/alpha/operations/{_app.World.AlphaRunId}", copied)).StatusCode.Should().Be(HttpStatusCode.OK);
+        // The API never takes the cookie, live or not (a browser sends it on its own, so another site could drive the API).
+        using (var live = await GetWithCookieAsync(thief, $"/api/t/alpha/operations/{_app.World.AlphaRunId}", copied))
+        {
+            live.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+            (await live.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).Should().Contain("does not take the browser's sign-in cookie");
+        }
 
         var token = await browser.AntiforgeryTokenFromAsync("/account/login");
         (await browser.PostAsync("/account/logout", new() { ["__RequestVerificationToken"] = token })).StatusCode.Should().Be(HttpStatusCode.Redirect);
@@ -176,7 +181,7 @@ public sealed class LocalSignInTests : IAsyncLifetime
         page.Headers.Location!.OriginalString.Should().StartWith("/account/login");
         using var api = await GetWithCookieAsync(thief, $"/api/t/alpha/operations/{_app.World.AlphaRunId}", copied);
         api.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
-        api.Headers.WwwAuthenticate.Should().ContainSingle().Which.Scheme.Should().Be("Cookie");
+        api.Headers.WwwAuthenticate.Should().ContainSingle().Which.Scheme.Should().Be("Bearer");
         api.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
         // Nor does the copy renew itself by sliding expiry: the only cookie it gets back is the one that deletes it.
         foreach (var response in new[] { page, api })

@@ -29,8 +29,8 @@ public sealed class OneCodePathTests : IAsyncLifetime
         // The dashboard button calls RunCommands.
         var button = await _app.Services.GetRequiredService<RunCommands>().StartAsync(
             principal, TestWorld.Alpha, new StartRunInput("restore", new Dictionary<string, string> { ["backup_id"] = _app.World.AlphaBackupIds[0] }), default);
-        // Another app calls the HTTP API.
-        using var client = _app.CreateClientFor(user);
+        // Another app calls the HTTP API, with an API token of the same person.
+        using var client = _app.CreateApiClientFor(user);
         using var api = await client.PostAsJsonAsync("/api/t/alpha/operations",
             new { type = "restore", identityInputs = new { backup_id = _app.World.AlphaBackupIds[1] } }, TestContext.Current.CancellationToken);
         api.StatusCode.Should().Be(HttpStatusCode.Accepted);
@@ -56,6 +56,9 @@ public sealed class OneCodePathTests : IAsyncLifetime
                 string.Join(",", events) + "|" + string.Join(",", notifications));
         }
 
+        // The API's run names the token as its initiator (and notifies the token's creator); the rest is the same.
+        trails[1].Should().Contain($"|{user.Id}|{HubAppFactory.ApiInitiator(user)}|").And.Contain($"created:Queued by {HubAppFactory.ApiInitiator(user)}.");
+        trails[1] = trails[1].Replace(HubAppFactory.ApiInitiator(user), user.Name, StringComparison.Ordinal);
         trails.Distinct().Should().ContainSingle("all three start surfaces go through OperationRunService.StartAsync");
         trails[0].Should().Contain("created:Queued by Ada Owner.").And.Contain($"{user.Id}:queued:Restore queued:Pending");
     }

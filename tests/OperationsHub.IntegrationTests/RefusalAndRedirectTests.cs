@@ -53,8 +53,7 @@ public sealed class RefusalAndRedirectTests : IAsyncLifetime
         response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
         var problem = await response.Content.ReadFromJsonAsync<Microsoft.AspNetCore.Mvc.ProblemDetails>(TestContext.Current.CancellationToken);
         problem!.Status.Should().Be(401);
-        problem.Title.Should().Be("Sign in first.");
-        response.Headers.WwwAuthenticate.Should().ContainSingle().Which.ToString()
-            .Should().Be("Cookie realm=\"OperationsHub\", form-action=\"/account/login\", cookie-name=\"opshub.auth\"");
+        problem.Title.Should().Be("An API token is required.");
+        response.Headers.WwwAuthenticate.Should().ContainSingle().Which.ToString().Should().Be("Bearer realm=\"OperationsHub\"");
     }
 }

@@ -20,7 +20,7 @@ public abstract class RunsApiTests(TestProvider provider) : IAsyncLifetime
     [Fact]
     public async Task Post_NewWork_Is202WithLocation_AndTheSameWorkAgainIs200PointingAtIt()
     {
-        using var client = _app.CreateClientFor(World.AlphaOperator);
+        using var client = _app.CreateApiClientFor(World.AlphaOperator);
         var body = new { type = "restore", identityInputs = new { backup_id = World.AlphaBackupIds[0] }, target = "Baseline" };
 
         using var first = await client.PostAsJsonAsync("/api/t/alpha/operations", body, TestContext.Current.CancellationToken);
@@ -43,7 +43,7 @@ public abstract class RunsApiTests(TestProvider provider) : IAsyncLifetime
     [Fact]
     public async Task Post_DedupedToARunningRun_AnswersOneConsistentMomentOfIt()
     {
-        using var client = _app.CreateClientFor(World.AlphaOperator);
+        using var client = _app.CreateApiClientFor(World.AlphaOperator);
         var body = new { type = "backup", target = "Nightly" };
         using var first = await client.PostAsJsonAsync("/api/t/alpha/operations", body, TestContext.Current.CancellationToken);
         var id = (await Json(first)).GetProperty("id").GetInt64();
@@ -76,7 +76,7 @@ public abstract class RunsApiTests(TestProvider provider) : IAsyncLifetime
     [Fact]
     public async Task Get_Run_ReturnsItsStatus()
     {
-        using var client = _app.CreateClientFor(World.AlphaReadonly);
+        using var client = _app.CreateApiClientFor(World.AlphaReadonly);
 
         using var response = await client.GetAsync($"/api/t/alpha/operations/{World.AlphaRunId}", TestContext.Current.CancellationToken);
 
@@ -97,7 +97,10 @@ public abstract class RunsApiTests(TestProvider provider) : IAsyncLifetime
         { "alphaOwner", "GET", "/api/t/beta/operations/{betaRun}", HttpStatusCode.Forbidden },
         { "alphaOwner", "GET", "/api/t/alpha/operations/{betaRun}", HttpStatusCode.Forbidden },
         { "betaOwner", "GET", "/api/t/alpha/operations/{alphaRun}", HttpStatusCode.Forbidden },
-        { "outsider", "POST", "/api/t/alpha/operations", HttpStatusCode.Forbidden },
+        // A token of alpha on beta is refused even when its creator is also a member of beta: a token has one tenant.
+        { "bothTenants", "GET", "/api/t/beta/operations/{betaRun}", HttpStatusCode.Forbidden },
+        // A token whose creator has no role in its tenant has none either: refused as a credential.
+        { "outsider", "POST", "/api/t/alpha/operations", HttpStatusCode.Unauthorized },
         { "alphaOwner", "POST", "/api/t/gamma/operations", HttpStatusCode.NotFound },
         { "alphaOwner", "GET", "/api/t/alpha/operations/987654321", HttpStatusCode.NotFound },
         { "alphaOwner", "GET", "/api/t/alpha/operations/abc", HttpStatusCode.NotFound },
@@ -110,7 +113,7 @@ public abstract class RunsApiTests(TestProvider provider) : IAsyncLifetime
     public async Task Access_IsCheckedLikeThePages_ButAnswersWithStatusesNeverRedirects(
         string who, string method, string path, HttpStatusCode expected)
     {
-        using var client = _app.CreateClientFor(User(who));
+        using var client = _app.CreateApiClientFor(User(who));
         var url = path.Replace("{alphaRun}", $"{World.AlphaRunId}", StringComparison.Ordinal)
             .Replace("{betaRun}", $"{World.BetaRunId}", StringComparison.Ordinal);
 
@@ -122,7 +125,7 @@ public abstract class RunsApiTests(TestProvider provider) : IAsyncLifetime
         response.Headers.Location.Should().BeNull("an API never redirects");
         if (expected == HttpStatusCode.Unauthorized)
         {
-            response.Headers.WwwAuthenticate.Should().ContainSingle("a 401 says how to authenticate").Which.Scheme.Should().Be("Cookie");
+            response.Headers.WwwAuthenticate.Should().ContainSingle("a 401 says how to authenticate").Which.Scheme.Should().Be("Bearer");
         }
 
         if (expected is HttpStatusCode.Forbidden or HttpStatusCode.NotFound or HttpStatusCode.Unauthorized)
@@ -141,12 +144,12 @@ public abstract class RunsApiTests(TestProvider provider) : IAsyncLifetime
     [InlineData("{\"type\":\"restore\",\"identityInputs\":{\"backup_id\":\"b1\",\"extra\":null}}", "inputs")]
     public async Task Post_InvalidRequest_IsAValidationProblem(string json, string field)
     {
-        using var client = _app.CreateClientFor(World.AlphaOwner);
+        using var client = _app.CreateApiClientFor(World.AlphaOwner);
 
         using var response = await client.PostAsync("/api/t/alpha/operations",
             new StringContent(json, Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
 
-        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        response.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity);
         response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
         (await Json(response)).GetProperty("errors").TryGetProperty(field, out _).Should().BeTrue();
     }
@@ -158,7 +161,7 @@ public abstract class RunsApiTests(TestProvider provider) : IAsyncLifetime
     [InlineData("{\"type\": 42}")]
     public async Task Post_MalformedJson_IsA400Problem(string json)
     {
-        using var client = _app.CreateClientFor(World.AlphaOwner);
+        using var client = _app.CreateApiClientFor(World.AlphaOwner);
 
         using var response = await client.PostAsync("/api/t/alpha/operations",
             new StringContent(json, Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
@@ -170,7 +173,7 @@ public abstract class RunsApiTests(TestProvider provider) : IAsyncLifetime
     [Fact]
     public async Task Post_OversizedBody_Is413_AndWrongContentType_Is415()
     {
-        using var client = _app.CreateClientFor(World.AlphaOwner);
+        using var client = _app.CreateApiClientFor(World.AlphaOwner);
         var huge = "{\"type\":\"policy_sync\",\"target\":\"" + new string('x', 100_000) + "\"}";
 
         using var tooBig = await client.PostAsync("/api/t/alpha/operations",
@@ -189,6 +192,7 @@ public abstract class RunsApiTests(TestProvider provider) : IAsyncLifetime
         "alphaReadonly" => World.AlphaReadonly,
         "betaOwner" => World.BetaOwner,
         "outsider" => World.Outsider,
+        "bothTenants" => World.BothTenants,
         _ => throw new ArgumentOutOfRangeException(nameof(who)),
     };
 

@@ -24,7 +24,7 @@ public sealed class TransientFailureTests : IAsyncLifetime
     [Fact]
     public async Task ABusyDatabase_AnswersTheApiWith503ProblemDetails_AndRetryAfter()
     {
-        using var client = _app.CreateClientFor(_app.World.AlphaOperator);
+        using var client = _app.CreateApiClientFor(_app.World.AlphaOperator);
         _app.Busy.Set();
 
         using var response = await client.GetAsync($"/api/t/alpha/operations/{_app.World.AlphaRunId}", TestContext.Current.CancellationToken);
@@ -53,24 +53,5 @@ public sealed class TransientFailureTests : IAsyncLifetime
         _app.Busy.Reset();
         using var after = await client.GetAsync("/admin/t/alpha/operations", TestContext.Current.CancellationToken);
         after.StatusCode.Should().Be(HttpStatusCode.OK, "the next try, once the database answers, works");
-    }
-
-    private sealed class BusyDatabaseApp : HubAppFactory
-    {
-        public ManualResetEventSlim Busy { get; } = new();
-
-        protected override void ConfigureWebHost(IWebHostBuilder builder)
-        {
-            base.ConfigureWebHost(builder);
-            builder.ConfigureTestServices(services => services.AddSingleton<IInterceptor>(new BusyInterceptor(Busy)));
-        }
-    }
-
-    /// <summary>Every query fails as SQLite fails when another process holds the write lock past the busy timeout.</summary>
-    private sealed class BusyInterceptor(ManualResetEventSlim busy) : DbCommandInterceptor
-    {
-        public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(
-            DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default) =>
-            busy.IsSet ? throw new SqliteException("database is locked", 5) : base.ReaderExecutingAsync(command, eventData, result, cancellationToken);
     }
 }

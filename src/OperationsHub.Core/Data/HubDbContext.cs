@@ -17,6 +17,8 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
 
     public DbSet<UserNotification> Notifications => Set<UserNotification>();
 
+    public DbSet<RunLogLine> RunLogLines => Set<RunLogLine>();
+
     public DbSet<Tenant> Tenants => Set<Tenant>();
 
     public DbSet<HubUser> Users => Set<HubUser>();
@@ -37,6 +39,10 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
 
     public DbSet<GroupRoleBinding> GroupRoleBindings => Set<GroupRoleBinding>();
 
+    public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
+
+    public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
+
     /// <summary>
     /// The ASP.NET Core Data Protection key ring, shared by every node on this database: a sign-in cookie or an
     /// antiforgery token one node protected, another unprotects.
@@ -49,6 +55,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
         configurationBuilder.Properties<RunStatus>().HaveConversion<string>().HaveMaxLength(16);
         configurationBuilder.Properties<RunOutcome>().HaveConversion<string>().HaveMaxLength(24);
         configurationBuilder.Properties<TenantRole>().HaveConversion<string>().HaveMaxLength(16);
+        configurationBuilder.Properties<RunLogLevel>().HaveConversion<string>().HaveMaxLength(16);
         configurationBuilder.Properties<DirectoryGroupKind>().HaveConversion<string>().HaveMaxLength(16);
         configurationBuilder.Properties<ThemePreference>().HaveConversion<string>().HaveMaxLength(16);
         configurationBuilder.Properties<SessionEndReason>().HaveConversion<string>().HaveMaxLength(16);
@@ -120,6 +127,32 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
             e.HasOne<Tenant>().WithMany().HasForeignKey(b => b.TenantId).OnDelete(DeleteBehavior.Cascade);
             // Sign-in resolves "which tenants do this user's groups reach?" from the group side.
             e.HasIndex(b => b.GroupObjectId).HasDatabaseName("ix_group_role_bindings_group");
+        });
+
+        modelBuilder.Entity<ApiToken>(e =>
+        {
+            e.ToTable("api_tokens");
+            e.Property(t => t.Name).HasMaxLength(ApiToken.MaxNameLength);
+            e.Property(t => t.SecretHash).HasMaxLength(64);
+            e.Property(t => t.Hint).HasMaxLength(16);
+            e.Property(t => t.RevokedBy).HasMaxLength(200);
+            e.HasOne<Tenant>().WithMany().HasForeignKey(t => t.TenantId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<HubUser>().WithMany().HasForeignKey(t => t.CreatedByUserId).OnDelete(DeleteBehavior.Cascade);
+            // Every API request looks its token up by hash; a tenant's names are unique so the list and the audit
+            // trail can name a token plainly.
+            e.HasIndex(t => t.SecretHash).IsUnique().HasDatabaseName("ux_api_tokens_secret_hash");
+            e.HasIndex(t => new { t.TenantId, t.Name }).IsUnique().HasDatabaseName("ux_api_tokens_tenant_name");
+        });
+
+        modelBuilder.Entity<AuditEvent>(e =>
+        {
+            e.ToTable("audit_events");
+            e.Property(a => a.ActorName).HasMaxLength(200);
+            e.Property(a => a.Action).HasMaxLength(64);
+            e.Property(a => a.Detail).HasMaxLength(1000);
+            e.HasOne<Tenant>().WithMany().HasForeignKey(a => a.TenantId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<HubUser>().WithMany().HasForeignKey(a => a.ActorUserId).OnDelete(DeleteBehavior.SetNull);
+            e.HasIndex(a => new { a.TenantId, a.Id }).HasDatabaseName("ix_audit_events_tenant");
         });
 
         modelBuilder.Entity<HubUser>(e =>
@@ -209,6 +242,18 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
             // Earlier runs of the same work, for the detail page.
             e.HasIndex(r => new { r.TenantId, r.RunIdentityHash, r.CreatedAt })
                 .HasDatabaseName("ix_operation_runs_identity_created");
+            // "Retried as #57": the runs that retry this one, for the detail page. No foreign key: retention prunes
+            // the older run first, and the retry keeps the number it retried.
+            e.HasIndex(r => r.RetryOfRunId).HasFilter("retry_of_run_id IS NOT NULL").HasDatabaseName("ix_operation_runs_retry_of");
+        });
+
+        modelBuilder.Entity<RunLogLine>(e =>
+        {
+            e.ToTable("run_log_lines");
+            e.Property(x => x.Message).HasMaxLength(RunLogLine.MaxMessageLength);
+            e.HasOne<OperationRun>().WithMany().HasForeignKey(x => x.RunId).OnDelete(DeleteBehavior.Cascade);
+            // The log view reads a run's lines in order, and "lines after the last one shown" while it follows them.
+            e.HasIndex(x => new { x.RunId, x.Id }).HasDatabaseName("ix_run_log_lines_run");
         });
 
         modelBuilder.Entity<OperationRunEvent>(e =>

@@ -70,6 +70,9 @@ public sealed class OperationRun
 
     public DateTime? CancelRequestedAt { get; set; }
 
+    /// <summary>The run this one retries (a retry is a new run, linked to the one it retries); null for a first run.</summary>
+    public long? RetryOfRunId { get; set; }
+
     /// <summary>Incremented by every write; carried by change signals so subscribers can drop stale ones.</summary>
     public int Version { get; set; }
 }

@@ -25,6 +25,9 @@ public static class RunEventKinds
     public const string CancelRequested = "cancel_requested";
     public const string Completed = "completed";
 
+    /// <summary>A completed run was retried: the event names the new run and who asked.</summary>
+    public const string Retried = "retried";
+
     /// <summary>What a handler reports about its work (directory sync's counts, a restore's assignments).</summary>
     public const string Note = "note";
 }

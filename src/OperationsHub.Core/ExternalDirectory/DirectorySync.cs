@@ -44,6 +44,7 @@ internal sealed class DirectorySyncHandler(IDirectoryClient directory, IDbContex
             }
             catch (DirectoryDeltaExpiredException) when (!restarted && link is not null)
             {
+                context.Log(RunLogLevel.Warning, "The directory no longer knows the stored delta link: reading every group again.");
                 // The directory forgot where we were (or the link aged out): read everything again. Groups not seen
                 // in the full read are then marked deleted, so nothing removed meanwhile lingers in the cache.
                 restarted = full = true;
@@ -65,6 +66,8 @@ internal sealed class DirectorySyncHandler(IDirectoryClient directory, IDbContex
 
         await FinishAsync(context, full, startedAt, deltaLink, tally, cancellationToken);
         var how = restarted ? "full sync (the stored delta link had expired)" : full ? "full sync" : "incremental sync";
+        context.Log(RunLogLevel.Information, string.Create(CultureInfo.InvariantCulture,
+            $"Directory {how} done: {tally.Added} added, {tally.Updated} updated, {tally.Removed} removed."));
         await RunNotes.AddAsync(dbFactory, time, context.RunId, string.Create(CultureInfo.InvariantCulture,
             $"Directory {how}: {tally.Added} added, {tally.Updated} updated, {tally.Removed} removed, {tally.Unchanged} unchanged."),
             cancellationToken);

@@ -50,6 +50,13 @@ public interface IOperationContext
 
     /// <summary>Renews the lease now; the worker also renews it on its own while the handler runs.</summary>
     ValueTask RenewLeaseAsync();
+
+    /// <summary>
+    /// Writes a line to the run's log, shown live on its page. Costs an append to a buffer: the worker writes the
+    /// buffered lines in batches beside the heartbeat, sanitized and timestamped when logged. A run keeps at most
+    /// <c>Worker:MaxLogLinesPerRun</c> lines; past that one "truncated" line is written and later lines are dropped.
+    /// </summary>
+    void Log(RunLogLevel level, string message);
 }
 
 /// <summary>Throw to fail a run with a stable code and a message meant for the tenant's admins.</summary>

@@ -26,6 +26,12 @@ public sealed record OperationTypeDescriptor
     /// <summary>Input names that make two start requests "the same work" (in addition to tenant and type).</summary>
     public IReadOnlyList<string> IdentityInputs { get; init; } = [];
 
+    /// <summary>
+    /// A partially succeeded run of this type can be retried for its failed items only: the retry's handler finds the
+    /// failed item keys (as the run recorded them with <c>ItemFailed</c>) in <c>Context.Items</c> and works on those.
+    /// </summary>
+    public bool RetriesFailedItems { get; init; }
+
     /// <summary>Hidden from start surfaces (benchmarks, system housekeeping).</summary>
     public bool Internal { get; init; }
 

@@ -95,15 +95,19 @@ public sealed partial class OperationRunService
 
     /// <summary>
     /// Cancels a run: a queued run ends as Cancelled at once; a running run is asked to stop and ends as Cancelled
-    /// when its handler observes it. Returns false when the run is already completed (or already cancelling).
-    /// The caller checks the user's right to cancel before calling.
+    /// when its handler observes it. Who asked and the reason they gave (optional) go into its timeline. Returns false
+    /// when the run is already completed (or already cancelling). The caller checks the user's right to cancel.
     /// </summary>
-    public async Task<bool> CancelAsync(long runId, string requestedBy, CancellationToken cancellationToken = default)
+    public async Task<bool> CancelAsync(long runId, string requestedBy, string? reason = null, CancellationToken cancellationToken = default)
     {
         var who = Sanitizer.SanitizeText(requestedBy, 200);
-        return await _transitions.TryCancelQueuedAsync(runId, who, cancellationToken) is not null
-            || await _transitions.TryRequestCancelAsync(runId, who, cancellationToken) is not null;
+        var why = string.IsNullOrWhiteSpace(reason) ? null : Sanitizer.SanitizeText(reason, MaxReasonLength);
+        return await _transitions.TryCancelQueuedAsync(runId, who, why, cancellationToken) is not null
+            || await _transitions.TryRequestCancelAsync(runId, who, why, cancellationToken) is not null;
     }
+
+    /// <summary>How long a reason given for an action (a cancellation) may be.</summary>
+    public const int MaxReasonLength = 500;
 
     private async Task<RunSummary> DispatchAsync(RunSummary run, CancellationToken ct)
     {
@@ -153,7 +157,11 @@ public sealed partial class OperationRunService
         }
 
         var target = request.Target is null ? null : Sanitizer.SanitizeText(request.Target, Sanitizer.MaxValueLength);
-        return new RunContext(target, inputs);
+        var items = request.Items is null ? null : request.Items.Select(item => Sanitizer.SanitizeText(item, Sanitizer.MaxValueLength)).ToList();
+        var identity = request.IdentityInputs.Count == 0
+            ? null
+            : request.IdentityInputs.Keys.Select(key => Sanitizer.SanitizeName(key)).Order(StringComparer.Ordinal).ToList();
+        return new RunContext(target, inputs, items, identity);
     }
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Run {RunId} ({Type}) created for tenant {TenantId}")]

@@ -24,6 +24,15 @@ public sealed record StartRunRequest
     public IReadOnlyDictionary<string, string> Inputs { get; init; } = new Dictionary<string, string>();
 
     public RunInitiator? Initiator { get; init; }
+
+    /// <summary>
+    /// The items the run is to work on, when it works on a given list (the failed items of the run it retries, the runs
+    /// of a bulk action); kept in the run's context for its handler. Null: the handler decides what its work covers.
+    /// </summary>
+    public IReadOnlyList<string>? Items { get; init; }
+
+    /// <summary>The run this one retries; the new run links to it and it to the new run.</summary>
+    public long? RetryOfRunId { get; init; }
 }
 
 /// <summary>The run a start request got: a new one, or the active run it was deduped to.</summary>

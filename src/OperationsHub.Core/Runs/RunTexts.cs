@@ -6,6 +6,9 @@ namespace OperationsHub.Core.Runs;
 /// <summary>The words the engine writes into timelines and notifications, in one place.</summary>
 internal static class RunTexts
 {
+    /// <summary>" Reason: …" after an event's text when a reason was given (already sanitized), else nothing.</summary>
+    public static string Reason(string? reason) => string.IsNullOrWhiteSpace(reason) ? "" : $" Reason: {reason}";
+
     public static string OutcomeText(RunOutcome outcome) => outcome switch
     {
         RunOutcome.Succeeded => "succeeded",

@@ -36,10 +36,13 @@ internal sealed partial class RunTransitions(
         var by = initiatorName is null ? "by the system" : $"by {initiatorName}";
         var target = context.Target;
         var run = new NewRun(request.TenantId, request.Type, hash, target, RunJson.SerializeContext(context),
-            request.Initiator?.UserId, initiatorName, now);
+            request.Initiator?.UserId, initiatorName, now, request.RetryOfRunId);
+        var retryOf = request.RetryOfRunId is { } earlier
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $" as a retry of #{earlier}")
+            : "";
         var id = await store.InsertQueuedAsync(run, new RunEffects(
             RunEventKinds.Created,
-            $"Queued {by}.",
+            $"Queued {by}{retryOf}.",
             request.Initiator is { } initiator
                 ? new RunNotice(initiator.UserId, request.TenantId, NotificationKinds.Queued, RunOutcome.Pending,
                     RunTexts.QueuedTitle(descriptor.DisplayName), target is null ? "Queued." : $"Queued for {target}.")
@@ -144,28 +147,55 @@ internal sealed partial class RunTransitions(
                 $"The worker stopped renewing its lease; queued again for attempt {row.Attempt + 1} of {maxAttempts}."),
             ct);
 
-    /// <summary>Queued -> Completed(Cancelled).</summary>
-    public Task<RunRow?> TryCancelQueuedAsync(long runId, string requestedBy, CancellationToken ct)
+    /// <summary>Queued -> Completed(Cancelled), saying who cancelled it and why (both sanitized by the caller).</summary>
+    public Task<RunRow?> TryCancelQueuedAsync(long runId, string requestedBy, string? reason, CancellationToken ct)
     {
-        var text = $"Cancelled by {requestedBy} before it started.";
+        var text = $"Cancelled by {requestedBy} before it started.{RunTexts.Reason(reason)}";
         return ApplyAsync(new RunTransition.CancelQueued(runId, UtcNow), row => Terminal(row, text, text), ct);
     }
 
     /// <summary>Marks a running run for cancellation; its worker observes it at the next heartbeat.</summary>
-    public Task<RunRow?> TryRequestCancelAsync(long runId, string requestedBy, CancellationToken ct) =>
+    public Task<RunRow?> TryRequestCancelAsync(long runId, string requestedBy, string? reason, CancellationToken ct) =>
         ApplyAsync(
             new RunTransition.RequestCancel(runId, UtcNow),
-            _ => new RunEffects(RunEventKinds.CancelRequested, $"Cancellation requested by {requestedBy}."),
+            _ => new RunEffects(RunEventKinds.CancelRequested, $"Cancellation requested by {requestedBy}.{RunTexts.Reason(reason)}"),
             ct);
+
+    /// <summary>
+    /// Adds to a completed run's timeline that it was retried as <paramref name="retryId"/>, and signals the change so
+    /// its open page links the retry at once.
+    /// </summary>
+    public async Task RecordRetriedAsync(RunSummary original, long retryId, string by, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(original);
+        await store.AppendEventAsync(original.Id, RunEventKinds.Retried,
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Retried as #{retryId} by {by}."), UtcNow, ct);
+        feed.Publish(new RunChanged(original.Id, original.TenantId, original.InitiatorUserId, 0));
+    }
+
+    /// <summary>Writes log lines of a running run: each sanitized and bounded here, all in one commit.</summary>
+    public Task AppendLogAsync(long runId, IReadOnlyList<LogEntry> lines, CancellationToken ct)
+    {
+        var clean = new LogEntry[lines.Count];
+        for (var i = 0; i < clean.Length; i++)
+        {
+            var line = lines[i];
+            var message = Sanitizer.SanitizeText(line.Message, RunLogLine.MaxMessageLength);
+            clean[i] = line with { Message = message.Length == 0 ? "(empty line)" : message };
+        }
+
+        return store.AppendLogAsync(runId, clean, ct);
+    }
 
     /// <summary>
     /// Renews the lease and, when given, writes progress (published: pages show it). No timeline event: heartbeats
     /// are not transitions.
     /// </summary>
-    public async Task<HeartbeatResult> HeartbeatAsync(RunRow run, string owner, TimeSpan lease, RunCounts? counts, CancellationToken ct)
+    public async Task<HeartbeatResult> HeartbeatAsync(
+        RunRow run, string owner, TimeSpan lease, RunCounts? counts, CancellationToken ct, FailuresSoFar? failures = null)
     {
         var now = UtcNow;
-        var outcome = await store.HeartbeatAsync(new Heartbeat(run.RunId, owner, run.Attempt, now, now + lease, counts), ct);
+        var outcome = await store.HeartbeatAsync(new Heartbeat(run.RunId, owner, run.Attempt, now, now + lease, counts, failures), ct);
         if (!outcome.LeaseHeld)
         {
             return HeartbeatResult.LeaseLost;

@@ -249,6 +249,7 @@ internal sealed class BackupHandler(IDbContextFactory<HubDbContext> dbFactory, T
         var seconds = SampleOperations.IntInput(context, "duration_seconds", 8, 0, 3600);
         const int steps = 100;
         context.SetTotal(steps);
+        context.Log(RunLogLevel.Information, $"Reading {Policies.Length} policies and their group assignments.");
         var step = TimeSpan.FromSeconds(seconds) / steps;
         for (var i = 1; i <= steps; i++)
         {
@@ -287,6 +288,8 @@ internal sealed class BackupHandler(IDbContextFactory<HubDbContext> dbFactory, T
 
         db.Backups.Add(backup);
         await db.SaveChangesAsync(cancellationToken);
+        context.Log(RunLogLevel.Information, string.Create(CultureInfo.InvariantCulture,
+            $"Saved backup #{backup.Id} with {backup.Assignments.Count} assignments."));
         await RunNotes.AddAsync(dbFactory, time, context.RunId, string.Create(CultureInfo.InvariantCulture,
             $"Backup #{backup.Id} taken: {backup.PolicyCount} policies, {backup.Assignments.Count} assignments to {SourceGroups.Length} groups."),
             cancellationToken);
@@ -327,6 +330,8 @@ internal sealed class RestoreHandler(RestorePlanner planner, IDbContextFactory<H
         var failAt = SampleOperations.IntInput(context, "fail_at", 0, 0, 10_000);
         var delay = TimeSpan.FromMilliseconds(SampleOperations.IntInput(context, "item_delay_ms", 300, 0, 60_000));
         context.SetTotal(assignments.Count);
+        context.Log(RunLogLevel.Information, string.Create(CultureInfo.InvariantCulture,
+            $"Restoring {assignments.Count} assignments of backup #{backupId}; {mapping.Count} source groups are mapped."));
         int applied = 0, skipped = 0, failed = 0;
         // Warnings for skipped assignments are recorded once the work is done: a real failure met on the way is the
         // run's first failure, never hidden behind an expected skip.
@@ -354,17 +359,20 @@ internal sealed class RestoreHandler(RestorePlanner planner, IDbContextFactory<H
             {
                 context.ItemSkipped();
                 skips.Add($"Skipped \"{a.PolicyName}\": its source group \"{a.SourceGroupName}\" was left unmapped.");
+                context.Log(RunLogLevel.Warning, skips[^1]);
                 skipped++;
             }
             else if (!targets.ContainsKey(targetId))
             {
                 context.ItemFailed("target_group_missing",
                     $"\"{a.PolicyName}\" was not assigned: the target group chosen for \"{a.SourceGroupName}\" is no longer in the directory cache.", item);
+                context.Log(RunLogLevel.Error, $"{item}: the target group is no longer in the directory cache.");
                 failed++;
             }
             else
             {
                 context.ItemSucceeded();
+                context.Log(RunLogLevel.Information, $"Assigned \"{a.PolicyName}\" to \"{targets[targetId].DisplayName}\".");
                 applied++;
             }
         }

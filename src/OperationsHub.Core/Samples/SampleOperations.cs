@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using OperationsHub.Core.Domain;
 using OperationsHub.Core.ExternalDirectory;
 using OperationsHub.Core.Operations;
 
@@ -31,6 +32,7 @@ public static class SampleOperations
         {
             Description = "Reads every managed device of the tenant and refreshes the inventory.",
             RetrySafe = true,
+            RetriesFailedItems = true,
             DefaultTarget = "All devices",
         })
         .AddOperationType<PolicySyncHandler>(new(PolicySync, "Policy sync")
@@ -65,16 +67,27 @@ public static class SampleOperations
             : fallback;
 }
 
-/// <summary>Devices over N items; a seeded rule fails every k-th device, so the run partially succeeds.</summary>
+/// <summary>
+/// Devices over N items; a seeded rule fails every k-th device, so the run partially succeeds. A retry of the failed
+/// items reads only those devices (its <c>Context.Items</c>), which answer this time.
+/// </summary>
 internal sealed class InventorySyncHandler(TimeProvider time) : IOperationHandler
 {
+    /// <summary>A progress line every this many devices, so the log tells how far the sync got without one line per device.</summary>
+    private const int LogEvery = 25;
+
     public async Task ExecuteAsync(IOperationContext context, CancellationToken cancellationToken)
     {
-        var items = SampleOperations.IntInput(context, "items", 120, 0, 100_000);
-        var failEvery = SampleOperations.IntInput(context, "fail_every", 17, 0, 100_000);
+        var retryItems = context.Context.Items;
+        var failEvery = retryItems is null ? SampleOperations.IntInput(context, "fail_every", 17, 0, 100_000) : 0;
+        var devices = retryItems ?? Devices(SampleOperations.IntInput(context, "items", 120, 0, 100_000));
         var delay = TimeSpan.FromMilliseconds(SampleOperations.IntInput(context, "item_delay_ms", 40, 0, 10_000));
-        context.SetTotal(items);
-        for (var i = 1; i <= items; i++)
+        context.SetTotal(devices.Count);
+        context.Log(RunLogLevel.Information, retryItems is null
+            ? string.Create(CultureInfo.InvariantCulture, $"Reading the inventory of {devices.Count:N0} managed devices.")
+            : string.Create(CultureInfo.InvariantCulture, $"Reading again the {devices.Count:N0} devices that did not answer last time."));
+        int ok = 0, unreachable = 0;
+        for (var i = 1; i <= devices.Count; i++)
         {
             if (delay > TimeSpan.Zero)
             {
@@ -82,17 +95,31 @@ internal sealed class InventorySyncHandler(TimeProvider time) : IOperationHandle
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            var device = string.Create(CultureInfo.InvariantCulture, $"DEV-{i:D5}");
+            var device = devices[i - 1];
             if (failEvery > 0 && i % failEvery == 0)
             {
                 context.ItemFailed("device_unreachable", $"{device} did not answer the inventory request (HTTP 503).", device);
+                context.Log(RunLogLevel.Warning, $"{device} did not answer (HTTP 503); it is counted as failed.");
+                unreachable++;
             }
             else
             {
                 context.ItemSucceeded();
+                ok++;
+            }
+
+            if (i % LogEvery == 0 && i < devices.Count)
+            {
+                context.Log(RunLogLevel.Information, string.Create(CultureInfo.InvariantCulture, $"Read {i:N0} of {devices.Count:N0} devices."));
             }
         }
+
+        context.Log(unreachable == 0 ? RunLogLevel.Information : RunLogLevel.Warning,
+            string.Create(CultureInfo.InvariantCulture, $"Inventory refreshed: {ok:N0} devices read, {unreachable:N0} unreachable."));
     }
+
+    private static List<string> Devices(int count) =>
+        [.. Enumerable.Range(1, count).Select(i => string.Create(CultureInfo.InvariantCulture, $"DEV-{i:D5}"))];
 }
 
 /// <summary>Policies over N items, all of which succeed.</summary>
@@ -103,7 +130,8 @@ internal sealed class PolicySyncHandler(TimeProvider time) : IOperationHandler
         var items = SampleOperations.IntInput(context, "items", 40, 0, 100_000);
         var delay = TimeSpan.FromMilliseconds(SampleOperations.IntInput(context, "item_delay_ms", 75, 0, 10_000));
         context.SetTotal(items);
-        for (var i = 0; i < items; i++)
+        context.Log(RunLogLevel.Information, string.Create(CultureInfo.InvariantCulture, $"Pulling {items:N0} configuration and compliance policies."));
+        for (var i = 1; i <= items; i++)
         {
             if (delay > TimeSpan.Zero)
             {
@@ -111,6 +139,9 @@ internal sealed class PolicySyncHandler(TimeProvider time) : IOperationHandler
             }
 
             context.ItemSucceeded();
+            context.Log(RunLogLevel.Information, string.Create(CultureInfo.InvariantCulture, $"Pulled policy {i:N0} of {items:N0}."));
         }
+
+        context.Log(RunLogLevel.Information, "Policies are up to date.");
     }
 }

@@ -53,6 +53,18 @@ public interface IRunStore
     Task ReleaseLeaseAsync(long runId, string owner, int attempt, DateTime now, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Appends <paramref name="lines"/> (sanitized and bounded by the engine) to a run's log, in one commit and a few
+    /// multi-row statements: a log costs a write per batch, never one per line.
+    /// </summary>
+    Task AppendLogAsync(long runId, IReadOnlyList<LogEntry> lines, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Adds a timeline event to a run outside a transition of its own: what was done to it from elsewhere (it was
+    /// retried as another run).
+    /// </summary>
+    Task AppendEventAsync(long runId, string kind, string message, DateTime at, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Deletes up to <paramref name="batchSize"/> runs completed before <paramref name="cutoff"/>, oldest first, with
     /// their events and notifications, in one commit. Returns the runs deleted (each with its tenant, for the feed).
     /// </summary>
@@ -74,7 +86,8 @@ public sealed record NewRun(
     string ContextJson,
     long? InitiatorUserId,
     string? InitiatorName,
-    DateTime Now);
+    DateTime Now,
+    long? RetryOfRunId = null);
 
 /// <summary>A batch claim: up to <paramref name="Limit"/> queued runs of <paramref name="Types"/> for <paramref name="Owner"/>.</summary>
 public sealed record RunClaim(string Owner, DateTime Now, DateTime LeaseExpiresAt, IReadOnlyList<string> Types, int Limit);
@@ -131,8 +144,18 @@ public sealed record RunRow(
     string ContextJson,
     RunCounts Counts);
 
-/// <summary>A lease renewal, with progress when it moved.</summary>
-public sealed record Heartbeat(long RunId, string Owner, int Attempt, DateTime Now, DateTime LeaseExpiresAt, RunCounts? Counts);
+/// <summary>
+/// A lease renewal, with progress when it moved, and with the failures recorded so far when they changed (so a
+/// failure shows on the run's page while it still runs).
+/// </summary>
+public sealed record Heartbeat(
+    long RunId, string Owner, int Attempt, DateTime Now, DateTime LeaseExpiresAt, RunCounts? Counts, FailuresSoFar? Failures = null);
+
+/// <summary>The failures of a running run: the stored (bounded) list as JSON and how many were recorded in all.</summary>
+public sealed record FailuresSoFar(string? Json, int Total);
+
+/// <summary>One line for a run's log, as the engine stores it.</summary>
+public readonly record struct LogEntry(DateTime At, RunLogLevel Level, string Message);
 
 /// <summary>What a heartbeat found: the lease renewed (and whether cancellation was asked), or lost.</summary>
 public readonly record struct HeartbeatOutcome(bool LeaseHeld, bool CancelRequested, int Version)

@@ -64,6 +64,16 @@ public abstract class SqlRunStore : IRunStore, IDisposable
         + " succeeded_count = @succeeded, failed_count = @failed, skipped_count = @skipped, updated_at = @now,"
         + " version = version + 1" + HeldLease + " RETURNING cancel_requested_at, version";
 
+    private const string ProgressWithFailuresSql =
+        "UPDATE operation_runs SET lease_expires_at = @lease, total_count = @total, processed_count = @processed,"
+        + " succeeded_count = @succeeded, failed_count = @failed, skipped_count = @skipped, failures_json = @failures,"
+        + " failure_total = @failure_total, updated_at = @now, version = version + 1" + HeldLease
+        + " RETURNING cancel_requested_at, version";
+
+    // Log lines go in multi-row statements of these sizes (a batch is split into them), so a batch of any length
+    // costs a few statements and the session caches at most this many distinct ones.
+    private static readonly int[] LogChunkSizes = [128, 32, 8, 1];
+
     private const string ReleaseSql = "UPDATE operation_runs SET lease_expires_at = @past" + HeldLease;
 
     private const string InsertEventSql =
@@ -124,6 +134,7 @@ public abstract class SqlRunStore : IRunStore, IDisposable
                 .With("@context", run.ContextJson)
                 .With("@initiator_user_id", run.InitiatorUserId)
                 .With("@initiator_name", run.InitiatorName)
+                .With("@retry_of", run.RetryOfRunId)
                 .With("@now", run.Now);
             if (fused is not null)
             {
@@ -240,9 +251,13 @@ public abstract class SqlRunStore : IRunStore, IDisposable
             DbCommand command;
             if (heartbeat.Counts is { } c)
             {
-                command = session.Command(ProgressSql)
+                command = session.Command(heartbeat.Failures is null ? ProgressSql : ProgressWithFailuresSql)
                     .With("@total", c.Total).With("@processed", c.Processed).With("@succeeded", c.Succeeded)
                     .With("@failed", c.Failed).With("@skipped", c.Skipped).With("@now", heartbeat.Now);
+                if (heartbeat.Failures is { } f)
+                {
+                    command.With("@failures", f.Json).With("@failure_total", f.Total);
+                }
             }
             else
             {
@@ -262,11 +277,61 @@ public abstract class SqlRunStore : IRunStore, IDisposable
         Writer.WriteAsync(session => session.Command(ReleaseSql)
             .With("@id", runId).With("@owner", owner).With("@attempt", attempt).With("@past", now.AddTicks(-10)).ExecuteNonQuery(), cancellationToken);
 
+    public Task AppendLogAsync(long runId, IReadOnlyList<LogEntry> lines, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lines);
+        if (lines.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        return Writer.WriteAsync(session =>
+        {
+            var next = 0;
+            foreach (var size in LogChunkSizes)
+            {
+                while (lines.Count - next >= size)
+                {
+                    var command = session.Command(LogInsertSql(size)).With("@run_id", runId);
+                    for (var i = 0; i < size; i++)
+                    {
+                        var line = lines[next + i];
+                        var n = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                        command.With("@a" + n, line.At).With("@l" + n, line.Level.ToString()).With("@m" + n, line.Message);
+                    }
+
+                    command.ExecuteNonQuery();
+                    next += size;
+                }
+            }
+
+            return next;
+        }, cancellationToken);
+    }
+
+    public Task AppendEventAsync(long runId, string kind, string message, DateTime at, CancellationToken cancellationToken) =>
+        Writer.WriteAsync(session => session.Command(InsertEventSql)
+            .With("@run_id", runId).With("@kind", kind).With("@message", message).With("@at", at).ExecuteNonQuery(), cancellationToken);
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> LogInsertStatements = new();
+
+    private static string LogInsertSql(int rows) => LogInsertStatements.GetOrAdd(rows, count =>
+    {
+        var sql = new System.Text.StringBuilder("INSERT INTO run_log_lines (run_id, at, level, message) VALUES ");
+        for (var i = 0; i < count; i++)
+        {
+            sql.Append(i == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture, $"(@run_id, @a{i}, @l{i}, @m{i})");
+        }
+
+        return sql.ToString();
+    });
+
     public Task<IReadOnlyList<PrunedRun>> PruneAsync(DateTime cutoff, int batchSize, CancellationToken cancellationToken)
     {
         var statements = _pruneSql ??=
         [
             "DELETE FROM operation_run_events WHERE " + InList("run_id", "@ids"),
+            "DELETE FROM run_log_lines WHERE " + InList("run_id", "@ids"),
             "DELETE FROM user_notifications WHERE " + InList("run_id", "@ids"),
             "DELETE FROM operation_runs WHERE status = 'Completed' AND " + InList("id", "@ids"),
         ];

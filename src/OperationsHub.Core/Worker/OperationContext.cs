@@ -14,10 +14,20 @@ internal sealed class OperationContext(
     RunRow run,
     RunContext context,
     CancellationToken cancellationToken,
-    Func<ValueTask> renewLease) : IOperationContext
+    Func<ValueTask> renewLease,
+    TimeProvider time,
+    int logLinesLeft) : IOperationContext
 {
     /// <summary>Failures kept on the run; more are counted but not stored, so one bad run cannot bloat a row.</summary>
     public const int MaxStoredFailures = 100;
+
+    // A line is cut to this before it is buffered (the writer bounds it further): a 10 MB message costs its cut only.
+    private const int MaxBufferedMessageLength = RunLogLine.MaxMessageLength * 2;
+
+    private readonly Lock _logGate = new();
+    private List<LogEntry> _log = [];
+    private int _logLinesLeft = logLinesLeft;
+    private bool _logTruncated;
 
     private readonly Lock _failuresGate = new();
     private readonly List<RunFailure> _failures = [];
@@ -82,6 +92,51 @@ internal sealed class OperationContext(
     public void RecordFailure(string code, string message) => AddFailure(code, message, null);
 
     public ValueTask RenewLeaseAsync() => renewLease();
+
+    public void Log(RunLogLevel level, string message)
+    {
+        var at = time.GetUtcNow().UtcDateTime;
+        var text = message is { Length: > MaxBufferedMessageLength } ? message[..MaxBufferedMessageLength] : message ?? "";
+        lock (_logGate)
+        {
+            if (_logLinesLeft > 0)
+            {
+                _logLinesLeft--;
+                _log.Add(new LogEntry(at, level, text));
+            }
+            else if (!_logTruncated)
+            {
+                _logTruncated = true;
+                _log.Add(new LogEntry(at, RunLogLevel.Warning,
+                    "Log truncated: this run reached its limit of log lines; later lines were not kept."));
+            }
+        }
+    }
+
+    /// <summary>The lines logged since the last take, oldest first; the buffer starts again empty.</summary>
+    public IReadOnlyList<LogEntry> TakeLog()
+    {
+        lock (_logGate)
+        {
+            if (_log.Count == 0)
+            {
+                return [];
+            }
+
+            var lines = _log;
+            _log = [];
+            return lines;
+        }
+    }
+
+    /// <summary>Puts back lines a failed write took, ahead of any logged since, so none is lost or reordered.</summary>
+    public void ReturnLog(IReadOnlyList<LogEntry> lines)
+    {
+        lock (_logGate)
+        {
+            _log.InsertRange(0, lines);
+        }
+    }
 
     public RunCounts Counts => new(
         Volatile.Read(ref _total),

@@ -56,11 +56,15 @@ internal sealed partial class RunExecutor(
         using var handlerCancellation = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         using var heartbeatStop = new CancellationTokenSource();
         var signals = new ExecutionSignals();
+        // A later attempt shares the run's log bound with the attempts before it.
+        var logLinesLeft = options.Value.MaxLogLinesPerRun - (run.Attempt > 1 ? await CountLogLinesAsync(runId, stopping) : 0);
         var context = new OperationContext(
             run,
             RunJson.DeserializeContext(run.ContextJson),
             handlerCancellation.Token,
-            () => new ValueTask(BeatAsync(run, null, signals, handlerCancellation, heartbeatStop.Token)));
+            () => new ValueTask(BeatAsync(run, null, null, signals, handlerCancellation, heartbeatStop.Token)),
+            time,
+            Math.Max(0, logLinesLeft));
         var heartbeat = HeartbeatLoopAsync(run, context, signals, handlerCancellation, heartbeatStop.Token);
 
         RunOutcome? outcome;
@@ -72,6 +76,8 @@ internal sealed partial class RunExecutor(
         {
             await heartbeatStop.CancelAsync();
             await heartbeat;
+            // The last lines land before the completion, so a completed run's log is whole when its page says so.
+            await FlushLogAsync(run, context, CancellationToken.None);
         }
 
         if (outcome is not { } final)
@@ -179,6 +185,7 @@ internal sealed partial class RunExecutor(
     {
         var settings = options.Value;
         long written = 0;
+        var failuresWritten = 0;
         var lastBeat = time.GetTimestamp();
         // A periodic timer, not a delay re-armed after each beat: a tick that comes while a beat is still being
         // written is kept, not lost, so a slow write never pushes the renewal that is due past its time.
@@ -197,19 +204,28 @@ internal sealed partial class RunExecutor(
                 return;
             }
 
+            // New log lines go first, in one batch: the beat below then signals them with the progress.
+            var logged = await FlushLogAsync(run, context, stop);
             var changes = context.ChangeCount;
-            var progressDue = changes != written;
+            var progressDue = changes != written || logged;
             if (!progressDue && time.GetElapsedTime(lastBeat) < settings.LeaseRenewalInterval)
             {
                 continue;
             }
 
+            // Failures recorded so far travel with the progress, so the run's page shows them while it runs.
+            var failureTotal = context.FailureTotal;
+            var failures = progressDue && failureTotal != failuresWritten
+                ? new FailuresSoFar(RunJson.SerializeFailures(context.Failures), failureTotal)
+                : null;
+
             // The renewal interval counts from when this beat computes its lease, not from when its write returns:
             // a slow write must not push the next renewal later than the lease it wrote calls for.
             var beatStarted = time.GetTimestamp();
-            if (await BeatAsync(run, progressDue ? context.Counts : null, signals, handlerCancellation, stop))
+            if (await BeatAsync(run, progressDue ? context.Counts : null, failures, signals, handlerCancellation, stop))
             {
                 written = changes;
+                failuresWritten = failures?.Total ?? failuresWritten;
                 lastBeat = beatStarted;
             }
 
@@ -220,16 +236,50 @@ internal sealed partial class RunExecutor(
         }
     }
 
+    /// <summary>Writes the lines logged since the last flush, in one commit; false when there were none (or it failed).</summary>
+    private async Task<bool> FlushLogAsync(RunRow run, OperationContext context, CancellationToken stop)
+    {
+        var lines = context.TakeLog();
+        if (lines.Count == 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            await transitions.AppendLogAsync(run.RunId, lines, stop);
+            return true;
+        }
+        catch (Exception ex)
+        {
+            // A busy database: the lines go back and the next beat writes them.
+            context.ReturnLog(lines);
+            if (ex is not OperationCanceledException)
+            {
+                LogLogWriteFailed(logger, run.RunId, Sanitizer.SanitizeText(ex.Message));
+            }
+
+            return false;
+        }
+    }
+
+    private async Task<int> CountLogLinesAsync(long runId, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.RunLogLines.CountAsync(l => l.RunId == runId, ct);
+    }
+
     private async Task<bool> BeatAsync(
         RunRow run,
         RunCounts? counts,
+        FailuresSoFar? failures,
         ExecutionSignals signals,
         CancellationTokenSource handlerCancellation,
         CancellationToken stop)
     {
         try
         {
-            var result = await transitions.HeartbeatAsync(run, identity.Name, options.Value.LeaseDuration, counts, stop);
+            var result = await transitions.HeartbeatAsync(run, identity.Name, options.Value.LeaseDuration, counts, stop, failures);
             switch (result)
             {
                 case HeartbeatResult.LeaseLost:
@@ -302,6 +352,9 @@ internal sealed partial class RunExecutor(
 
     [LoggerMessage(EventId = 1110, Level = LogLevel.Information, Message = "Run {RunId}: cancellation observed")]
     private static partial void LogCancelObserved(ILogger logger, long runId);
+
+    [LoggerMessage(EventId = 1112, Level = LogLevel.Warning, Message = "Run {RunId}: writing its log failed, to be tried again: {Message}")]
+    private static partial void LogLogWriteFailed(ILogger logger, long runId, string message);
 
     [LoggerMessage(EventId = 1111, Level = LogLevel.Warning, Message = "Run {RunId}: heartbeat failed: {Message}")]
     private static partial void LogHeartbeatFailed(ILogger logger, long runId, string message);

@@ -48,6 +48,33 @@ public sealed class WorkerOptions
 
     /// <summary>How many runs one recovery pass handles of each kind (expired leases, unknown types).</summary>
     public int RecoveryBatchSize { get; set; } = 500;
+
+    /// <summary>
+    /// The most log lines one run keeps (over all its attempts); past it, one "truncated" line is written and later
+    /// lines are dropped, so one chatty handler cannot fill the database.
+    /// </summary>
+    public int MaxLogLinesPerRun { get; set; } = 10_000;
+
+    /// <summary>
+    /// A running run whose last heartbeat is older than this is shown as "may be stuck" (recovery still decides its
+    /// fate when the lease runs out). Unset: three renewal intervals.
+    /// </summary>
+    public TimeSpan? StaleAfter { get; set; }
+
+    /// <summary><see cref="StaleAfter"/>, or its default of three renewal intervals.</summary>
+    public TimeSpan StaleHeartbeatAfter => StaleAfter ?? LeaseRenewalInterval * 3;
+
+    /// <summary>
+    /// How long a running run with lease <paramref name="leaseExpiresAt"/> has gone without a heartbeat at
+    /// <paramref name="now"/>, when that makes it stale; else null. The last heartbeat is read from the lease: every
+    /// heartbeat writes "expires in <see cref="LeaseDuration"/>" (so every node must run with the same lease settings,
+    /// as recovery already needs).
+    /// </summary>
+    public TimeSpan? StaleFor(DateTime? leaseExpiresAt, DateTime now) =>
+        leaseExpiresAt is { } lease && now - (lease - LeaseDuration) is var silent && silent > StaleHeartbeatAfter ? silent : null;
+
+    /// <summary>The lease expiry below which a running run counts as stale at <paramref name="now"/> (the same rule, for a query).</summary>
+    public DateTime StaleLeaseBefore(DateTime now) => now - StaleHeartbeatAfter + LeaseDuration;
 }
 
 internal sealed class ValidateWorkerOptions : IValidateOptions<WorkerOptions>
@@ -94,6 +121,16 @@ internal sealed class ValidateWorkerOptions : IValidateOptions<WorkerOptions>
         if (o.MaxAttempts < 1)
         {
             failures.Add("Worker:MaxAttempts must be at least 1.");
+        }
+
+        if (o.MaxLogLinesPerRun < 0)
+        {
+            failures.Add("Worker:MaxLogLinesPerRun must not be negative.");
+        }
+
+        if (o.StaleAfter is { } stale && stale <= TimeSpan.Zero)
+        {
+            failures.Add("Worker:StaleAfter must be positive.");
         }
 
         if (o.RecoveryBatchSize < 1)

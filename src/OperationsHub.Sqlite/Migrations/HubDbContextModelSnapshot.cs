@@ -38,6 +38,128 @@ namespace OperationsHub.Sqlite.Migrations
                     b.ToTable("data_protection_keys", (string)null);
                 });
 
+            modelBuilder.Entity("OperationsHub.Core.Domain.ApiToken", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<long>("CreatedByUserId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_by_user_id");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("Hint")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("hint");
+
+                    b.Property<DateTime?>("LastUsedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_used_at");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(80)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<DateTime?>("RevokedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("revoked_at");
+
+                    b.Property<string>("RevokedBy")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("revoked_by");
+
+                    b.Property<string>("Role")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("role");
+
+                    b.Property<string>("SecretHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("secret_hash");
+
+                    b.Property<long>("TenantId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("tenant_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CreatedByUserId");
+
+                    b.HasIndex("SecretHash")
+                        .IsUnique()
+                        .HasDatabaseName("ux_api_tokens_secret_hash");
+
+                    b.HasIndex("TenantId", "Name")
+                        .IsUnique()
+                        .HasDatabaseName("ux_api_tokens_tenant_name");
+
+                    b.ToTable("api_tokens", (string)null);
+                });
+
+            modelBuilder.Entity("OperationsHub.Core.Domain.AuditEvent", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Action")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("action");
+
+                    b.Property<string>("ActorName")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("actor_name");
+
+                    b.Property<long?>("ActorUserId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("actor_user_id");
+
+                    b.Property<DateTime>("At")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("at");
+
+                    b.Property<string>("Detail")
+                        .IsRequired()
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("detail");
+
+                    b.Property<long>("TenantId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("tenant_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ActorUserId");
+
+                    b.HasIndex("TenantId", "Id")
+                        .HasDatabaseName("ix_audit_events_tenant");
+
+                    b.ToTable("audit_events", (string)null);
+                });
+
             modelBuilder.Entity("OperationsHub.Core.Domain.BackupAssignment", b =>
                 {
                     b.Property<long>("Id")
@@ -394,6 +516,10 @@ namespace OperationsHub.Sqlite.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("processed_count");
 
+                    b.Property<long?>("RetryOfRunId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("retry_of_run_id");
+
                     b.Property<string>("RunIdentityHash")
                         .IsRequired()
                         .HasMaxLength(64)
@@ -452,6 +578,10 @@ namespace OperationsHub.Sqlite.Migrations
                         .HasFilter("status = 'Queued'");
 
                     b.HasIndex("InitiatorUserId");
+
+                    b.HasIndex("RetryOfRunId")
+                        .HasDatabaseName("ix_operation_runs_retry_of")
+                        .HasFilter("retry_of_run_id IS NOT NULL");
 
                     b.HasIndex("TenantId")
                         .HasDatabaseName("ix_operation_runs_tenant");
@@ -566,6 +696,41 @@ namespace OperationsHub.Sqlite.Migrations
                         .HasDatabaseName("ix_backups_tenant_taken");
 
                     b.ToTable("backups", (string)null);
+                });
+
+            modelBuilder.Entity("OperationsHub.Core.Domain.RunLogLine", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("At")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("at");
+
+                    b.Property<string>("Level")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("level");
+
+                    b.Property<string>("Message")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("message");
+
+                    b.Property<long>("RunId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("run_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RunId", "Id")
+                        .HasDatabaseName("ix_run_log_lines_run");
+
+                    b.ToTable("run_log_lines", (string)null);
                 });
 
             modelBuilder.Entity("OperationsHub.Core.Domain.SignInThrottle", b =>
@@ -713,6 +878,35 @@ namespace OperationsHub.Sqlite.Migrations
                     b.ToTable("user_notifications", (string)null);
                 });
 
+            modelBuilder.Entity("OperationsHub.Core.Domain.ApiToken", b =>
+                {
+                    b.HasOne("OperationsHub.Core.Domain.HubUser", null)
+                        .WithMany()
+                        .HasForeignKey("CreatedByUserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("OperationsHub.Core.Domain.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("OperationsHub.Core.Domain.AuditEvent", b =>
+                {
+                    b.HasOne("OperationsHub.Core.Domain.HubUser", null)
+                        .WithMany()
+                        .HasForeignKey("ActorUserId")
+                        .OnDelete(DeleteBehavior.SetNull);
+
+                    b.HasOne("OperationsHub.Core.Domain.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("OperationsHub.Core.Domain.BackupAssignment", b =>
                 {
                     b.HasOne("OperationsHub.Core.Domain.PolicyBackup", null)
@@ -790,6 +984,15 @@ namespace OperationsHub.Sqlite.Migrations
                     b.HasOne("OperationsHub.Core.Domain.Tenant", null)
                         .WithMany()
                         .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("OperationsHub.Core.Domain.RunLogLine", b =>
+                {
+                    b.HasOne("OperationsHub.Core.Domain.OperationRun", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

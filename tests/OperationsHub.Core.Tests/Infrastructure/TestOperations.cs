@@ -16,13 +16,14 @@ public static class TestOperations
     public const string Chatty = "test_chatty";
     public const string ProgressOnly = "test_progress_only";
     public const string ProgressOnlyThenThrows = "test_progress_only_then_throws";
+    public const string Logging = "test_logging";
 
     public static void Register(IServiceCollection services)
     {
         services.AddSingleton<BlockingGate>();
         services
             .AddOperationType<SucceedHandler>(new(Succeed, "Succeeds") { RetrySafe = true })
-            .AddOperationType<PartialHandler>(new(Partial, "Partially succeeds"))
+            .AddOperationType<PartialHandler>(new(Partial, "Partially succeeds") { RetriesFailedItems = true })
             .AddOperationType<AllFailHandler>(new(AllFail, "All items fail"))
             .AddOperationType<ThrowingHandler>(new(Throws, "Throws"))
             .AddOperationType<CodedFailureHandler>(new(FailsWithCode, "Fails with a code"))
@@ -30,7 +31,8 @@ public static class TestOperations
             .AddOperationType<BlockingHandler>(new(BlockingNotRetrySafe, "Blocks, not retry-safe"))
             .AddOperationType<ChattyHandler>(new(Chatty, "Reports progress very often"))
             .AddOperationType<ProgressOnlyHandler>(new(ProgressOnly, "Reports only a processed count"))
-            .AddOperationType<ProgressOnlyThenThrowsHandler>(new(ProgressOnlyThenThrows, "Reports a processed count, then throws"));
+            .AddOperationType<ProgressOnlyThenThrowsHandler>(new(ProgressOnlyThenThrows, "Reports a processed count, then throws"))
+            .AddOperationType<LoggingHandler>(new(Logging, "Logs, fails an item, then waits"));
     }
 
     public const string Secret = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
@@ -115,6 +117,30 @@ public static class TestOperations
             context.SetTotal(8);
             context.ReportProcessed(5);
             throw new OperationFailedException("step_failed", "Step 6 could not be written.");
+        }
+    }
+
+    /// <summary>
+    /// Fails its first item, writes <c>lines</c> log lines (default 3; the second carries a secret) as fast as it can,
+    /// waits for the test, then succeeds its second item and logs "done".
+    /// </summary>
+    private sealed class LoggingHandler(BlockingGate gate) : IOperationHandler
+    {
+        public async Task ExecuteAsync(IOperationContext context, CancellationToken cancellationToken)
+        {
+            var lines = context.Context.Inputs.TryGetValue("lines", out var raw) ? int.Parse(raw, System.Globalization.CultureInfo.InvariantCulture) : 3;
+            context.SetTotal(2);
+            context.ItemFailed("device_unreachable", "DEV-1 did not answer.", "DEV-1");
+            for (var i = 1; i <= lines; i++)
+            {
+                context.Log(i == 2 ? Domain.RunLogLevel.Warning : Domain.RunLogLevel.Information,
+                    i == 2 ? $"line {i}: Authorization: Bearer {Secret}" : $"line {i}");
+            }
+
+            gate.Entered(context.RunId);
+            await gate.WaitAsync(context.RunId, cancellationToken);
+            context.ItemSucceeded();
+            context.Log(Domain.RunLogLevel.Information, "done");
         }
     }
 

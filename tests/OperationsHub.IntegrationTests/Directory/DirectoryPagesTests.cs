@@ -124,7 +124,7 @@ public abstract class DirectoryPagesTests(OperationsHub.Testing.TestProvider pro
     [Fact]
     public async Task RestoreOfAnotherTenantsBackup_ThroughTheApi_Is403_AndStartsNothing()
     {
-        using var client = _app.CreateClientFor(World.AlphaOperator);
+        using var client = _app.CreateApiClientFor(World.AlphaOperator);
 
         using var response = await client.PostAsJsonAsync("/api/t/alpha/operations",
             new { type = "restore", identityInputs = new { backup_id = World.BetaBackupId } }, Ct);
@@ -139,13 +139,13 @@ public abstract class DirectoryPagesTests(OperationsHub.Testing.TestProvider pro
     [Fact]
     public async Task RestoreWithAFreeTextBackupId_IsAValidationProblemOnIdentityInputs()
     {
-        using var client = _app.CreateClientFor(World.AlphaOperator);
+        using var client = _app.CreateApiClientFor(World.AlphaOperator);
 
         using var response = await client.PostAsJsonAsync("/api/t/alpha/operations",
             new { type = "restore", identityInputs = new { backup_id = "bk-7" } }, Ct);
 
-        // The API answers every invalid start as a 400 validation problem naming the field.
-        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        // The API answers every invalid start as a 422 validation problem naming the field.
+        response.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity);
         var body = await response.Content.ReadAsStringAsync(Ct);
         body.Should().Contain("identityInputs").And.Contain("Choose a backup");
     }

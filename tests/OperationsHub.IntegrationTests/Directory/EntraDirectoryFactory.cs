@@ -55,15 +55,8 @@ public sealed class EntraDirectoryFactory(
     {
         get
         {
-            var all = new Dictionary<string, string?>
-            {
-                ["Authentication:Mode"] = "EntraId",
-                ["AzureAd:Instance"] = authority.Instance,
-                ["AzureAd:TenantId"] = LoopbackAuthority.DirectoryId,
-                ["AzureAd:ClientId"] = ClientId,
-                ["AzureAd:CallbackPath"] = "/signin-oidc",
-                ["Graph:BaseUrl"] = graph.BaseUrl.ToString(),
-            };
+            var all = LoopbackAuthority.HubSettings(authority.Instance, ClientId);
+            all["Graph:BaseUrl"] = graph.BaseUrl.ToString();
             foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
             {
                 all[key] = value;

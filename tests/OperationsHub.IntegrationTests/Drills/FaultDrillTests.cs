@@ -29,7 +29,9 @@ public sealed class FaultDrillTests : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         await _app.InitializeWorldAsync();
+        // One person: pages read the test sign-in header, the API the person's API token.
         _client = _app.CreateClientFor(_app.World.AlphaOperator);
+        _client.DefaultRequestHeaders.Authorization = new("Bearer", _app.ApiTokenFor(_app.World.AlphaOperator));
     }
 
     public async ValueTask DisposeAsync()

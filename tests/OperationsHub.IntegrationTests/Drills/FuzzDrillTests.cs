@@ -54,7 +54,9 @@ public abstract class FuzzDrillTests(TestProvider provider) : IAsyncLifetime
     {
         _seed = seed;
         _random = new Random(_seed);
+        // Pages read the test sign-in header; the API reads only the bearer token (of the same person).
         using var client = _app.CreateClientFor(_app.World.AlphaOperator);
+        client.DefaultRequestHeaders.Authorization = new("Bearer", _app.ApiTokenFor(_app.World.AlphaOperator));
         var dbFactory = _app.Services.GetRequiredService<IDbContextFactory<HubDbContext>>();
         var before = await SnapshotAsync(dbFactory);
         var accepted = 0;
@@ -62,11 +64,12 @@ public abstract class FuzzDrillTests(TestProvider provider) : IAsyncLifetime
 
         for (var i = 0; i < RequestsPerSeed; i++)
         {
-            using var request = (i % 3) switch
+            using var request = (i % 4) switch
             {
                 0 => new HttpRequestMessage(HttpMethod.Get, PageWithQuery()),
                 1 => new HttpRequestMessage(HttpMethod.Get, RouteValues()),
-                _ => ApiStart(),
+                2 => ApiStart(),
+                _ => ApiOther(),
             };
             var described = $"{request.Method} {request.RequestUri}";
             var body = request.Content is null ? "" : await request.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
@@ -86,7 +89,7 @@ public abstract class FuzzDrillTests(TestProvider provider) : IAsyncLifetime
         after.OtherRuns.Should().Be(before.OtherRuns, $"seed {_seed}: no other tenant's data changed");
         after.Memberships.Should().Be(before.Memberships);
         after.Users.Should().Be(before.Users);
-        statuses.Keys.Should().Contain([200, 400], "the fuzz reached both the pages and the API's validation");
+        statuses.Keys.Should().Contain([200, 400, 422], "the fuzz reached the pages, the API's body parsing and its validation");
         TestContext.Current.TestOutputHelper?.WriteLine(
             $"seed {_seed}: {RequestsPerSeed} requests, {accepted} runs accepted; statuses: "
             + string.Join(", ", statuses.OrderBy(p => p.Key).Select(p => $"{p.Key} x{p.Value}")));
@@ -125,6 +128,46 @@ public abstract class FuzzDrillTests(TestProvider provider) : IAsyncLifetime
         var mediaType = _random.Next(8) == 0 ? "text/plain" : "application/json";
         request.Content = new StringContent(body, Encoding.UTF8, mediaType);
         return request;
+    }
+
+    private static readonly string[] ListKeys = ["status", "outcome", "type", "q", "cursor", "limit", "mine", "range", "sort", "x", ""];
+
+    /// <summary>The API beyond starts: the list with any query, one run, the types, cancel, retry and bulk with any body.</summary>
+    private HttpRequestMessage ApiOther()
+    {
+        var tenant = _random.Next(4) == 0 ? Escape(Pick(Tenants)) : "alpha";
+        var run = _random.Next(3) == 0 ? Escape(Value()) : _random.Next(1, 40).ToString(CultureInfo.InvariantCulture);
+        string Body() => _random.Next(5) switch
+        {
+            0 => Value(),
+            1 => $"{{\"reason\": {JsonString()}, \"failedItemsOnly\": {Json()}}}",
+            2 => $"{{\"action\": {JsonString()}, \"ids\": {Json()}, \"filter\": {JsonString()}, \"expectedCount\": {Json()}}}",
+            3 => $"{{\"action\": \"{Pick(["cancel", "retry", "delete"])}\", \"filter\": \"{Escape(Pick(ListKeys))}={Escape(Value())}\", \"expectedCount\": {_random.Next(0, 5)}}}",
+            _ => "{}",
+        };
+        HttpRequestMessage Post(string path)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, path);
+            request.Content = new StringContent(Body(), Encoding.UTF8, _random.Next(8) == 0 ? "text/plain" : "application/json");
+            return request;
+        }
+
+        switch (_random.Next(6))
+        {
+            case 0:
+                var query = string.Join('&', Enumerable.Range(0, _random.Next(0, 5)).Select(_ => $"{Escape(Pick(ListKeys))}={Escape(Value())}"));
+                return new HttpRequestMessage(HttpMethod.Get, $"/api/t/{tenant}/operations?{query}");
+            case 1:
+                return new HttpRequestMessage(HttpMethod.Get, $"/api/t/{tenant}/operation-types");
+            case 2:
+                return Post($"/api/t/{tenant}/operations/{run}/cancel");
+            case 3:
+                return Post($"/api/t/{tenant}/operations/{run}/retry");
+            case 4:
+                return Post($"/api/t/{tenant}/operations/bulk");
+            default:
+                return new HttpRequestMessage(HttpMethod.Get, $"/api/t/{tenant}/operations/{run}");
+        }
     }
 
     private string Json() => _random.Next(8) switch

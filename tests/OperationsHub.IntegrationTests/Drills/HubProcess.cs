@@ -101,6 +101,14 @@ internal sealed class HubProcess : IAsyncDisposable
         return client;
     }
 
+    /// <summary>A client of the API as a script calls it: with the demo tenant's API token (the demo seed's Operator token).</summary>
+    public HttpClient ApiClient(string tenant = "contoso")
+    {
+        var client = new HttpClient(new HttpClientHandler { UseCookies = false, AllowAutoRedirect = false }) { BaseAddress = Address };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", DemoSeed.DemoToken(tenant));
+        return client;
+    }
+
     /// <summary>SIGKILL: no shutdown hooks, no lease release, no flush. What a crash or an OOM kill looks like.</summary>
     public async Task KillAsync()
     {

@@ -144,6 +144,74 @@ public class HubAppFactory : WebApplicationFactory<Program>
         return client;
     }
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(long User, string Tenant), Lazy<string>> _apiTokens = new();
+
+    /// <summary>
+    /// A client of the API as another app calls it: with a hub API token of <paramref name="user"/> for
+    /// <paramref name="tenant"/> (one per user and tenant, issued on first use), or with no credential at all.
+    /// </summary>
+    public HttpClient CreateApiClientFor(TestUser? user, string? tenant = null)
+    {
+        var client = CreateClientFor(null);
+        if (user is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ApiTokenFor(user, tenant));
+        }
+
+        return client;
+    }
+
+    public HttpClient CreateApiClient(string token)
+    {
+        var client = CreateClientFor(null);
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    /// <summary>
+    /// The API token of <paramref name="user"/> for <paramref name="tenant"/> (by default alpha, or the user's one tenant
+    /// when that is not alpha) with the user's own role there.
+    /// </summary>
+    public string ApiTokenFor(TestUser user, string? tenant = null)
+    {
+        tenant ??= user == World.BetaOwner ? TestWorld.Beta : TestWorld.Alpha;
+        return _apiTokens.GetOrAdd((user.Id, tenant), key => new Lazy<string>(() => IssueApiTokenAsync(user, key.Tenant, name: ApiTokenName(user, key.Tenant)).GetAwaiter().GetResult())).Value;
+    }
+
+    /// <summary>The name of <see cref="ApiTokenFor"/>'s token, as runs it starts name their initiator.</summary>
+    public static string ApiTokenName(TestUser user, string tenant = TestWorld.Alpha) => $"{tenant}-{user.Id}";
+
+    /// <summary>How a run started with <see cref="ApiTokenFor"/>'s token names its initiator.</summary>
+    public static string ApiInitiator(TestUser user, string tenant = TestWorld.Alpha) => $"API token '{ApiTokenName(user, tenant)}' of {user.Name}";
+
+    /// <summary>
+    /// Issues an API token straight into the database, as the API tokens page stores one (its rules are tested through
+    /// the page's commands): <paramref name="role"/> defaults to the creator's role in the tenant.
+    /// </summary>
+    public async Task<string> IssueApiTokenAsync(
+        TestUser creator, string tenant = TestWorld.Alpha, TenantRole? role = null, DateTime? expiresAt = null, string? name = null)
+    {
+        var dbFactory = Services.GetRequiredService<IDbContextFactory<HubDbContext>>();
+        await using var db = await dbFactory.CreateDbContextAsync();
+        var tenantId = await db.Tenants.Where(t => t.ExternalId == tenant).Select(t => t.Id).SingleAsync();
+        var own = await db.Memberships.Where(m => m.TenantId == tenantId && m.UserId == creator.Id).Select(m => (TenantRole?)m.Role).SingleOrDefaultAsync();
+        var secret = OperationsHub.Web.Features.ApiTokens.ApiTokenSecrets.Generate();
+        var now = DateTime.UtcNow;
+        db.ApiTokens.Add(new ApiToken
+        {
+            TenantId = tenantId,
+            Name = name ?? $"test-{creator.Id}-{Guid.NewGuid():N}",
+            Role = role ?? own ?? TenantRole.Owner,
+            SecretHash = OperationsHub.Web.Features.ApiTokens.ApiTokenSecrets.Hash(secret),
+            Hint = OperationsHub.Web.Features.ApiTokens.ApiTokenSecrets.Hint(secret),
+            CreatedByUserId = creator.Id,
+            CreatedAt = now,
+            ExpiresAt = expiresAt ?? now.AddDays(30),
+        });
+        await db.SaveChangesAsync();
+        return secret;
+    }
+
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();

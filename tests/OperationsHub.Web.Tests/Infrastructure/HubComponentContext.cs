@@ -64,6 +64,9 @@ public sealed class HubComponentContext : IAsyncDisposable
         services.AddSingleton<RunQueries>();
         services.AddSingleton<RunsGridQuery>();
         services.AddSingleton<RunCommands>();
+        services.AddSingleton<BulkCommands>();
+        services.AddSingleton<RunLogQueries>();
+        services.AddSingleton<OperationsHub.Web.Features.ApiTokens.ApiTokenCommands>();
         services.AddScoped<CircuitConnection>();
         services.AddSingleton<OperationsHub.Web.Features.Live.SharedReads>();
         services.AddSingleton<OperationsHub.Web.Features.Notifications.NotificationQueries>();
@@ -122,7 +125,11 @@ public sealed class HubComponentContext : IAsyncDisposable
             Task.FromResult(new Microsoft.AspNetCore.Components.Authorization.AuthenticationState(OwnerPrincipal)));
         Bunit.Render<MudPopoverProvider>();
         Toasts = Bunit.Render<MudSnackbarProvider>();
+        Dialogs = Bunit.Render<MudDialogProvider>();
     }
+
+    /// <summary>Where dialogs (cancel, bulk) open: find their content here.</summary>
+    public IRenderedComponent<MudDialogProvider> Dialogs { get; private set; } = null!;
 
     /// <summary>The run numbers the grid shows, top to bottom.</summary>
     public static IEnumerable<long> RunIds(IRenderedComponent<RunsView> view) =>

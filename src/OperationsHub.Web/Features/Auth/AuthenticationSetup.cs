@@ -22,6 +22,7 @@ public static class AuthenticationSetup
         services.AddSingleton<IPasswordHasher<HubUser>, PasswordHasher<HubUser>>();
         services.AddSingleton<LocalSignIn>();
         services.AddSingleton<HubSessions>();
+        services.AddSingleton<ApiTokens.ApiTokenUsage>();
         services.AddHostedService<SignInHousekeeping>();
         // Open circuits re-ask the database whether their session is live, so a sign-out elsewhere ends them too.
         services.AddScoped<AuthenticationStateProvider, RevalidatingSessionStateProvider>();
@@ -39,17 +40,8 @@ public static class AuthenticationSetup
                         configuration.Bind("AzureAd", identity);
                         identity.Events ??= new OpenIdConnectEvents();
                         identity.Events.OnTokenValidated += ProvisionEntraUserAsync;
-                        // API callers get a status, never a redirect to the identity provider.
-                        identity.Events.OnRedirectToIdentityProvider += context =>
-                        {
-                            if (context.Request.Path.StartsWithSegments("/api"))
-                            {
-                                context.HandleResponse();
-                                return WriteApiRefusalAsync(context.HttpContext, StatusCodes.Status401Unauthorized);
-                            }
-
-                            return Task.CompletedTask;
-                        };
+                        // API callers never meet this challenge (nor the cookie's): the API's policy names its own
+                        // token scheme, whose challenge is a 401 with problem details (see RunsApi.Policy).
                     },
                     cookie => ConfigureCookie(cookie, session))
                 // Token acquisition (Microsoft.Identity.Web's IAuthorizationHeaderProvider): the signed-in admin's
@@ -64,7 +56,27 @@ public static class AuthenticationSetup
                 .AddCookie(cookie => ConfigureCookie(cookie, session));
         }
 
-        services.AddAuthorization();
+        // The API's schemes, never the default (pages keep the cookie): hub API tokens in both modes, and in EntraId
+        // mode Entra ID access tokens for the hub's own app registration. One selector picks by the bearer's shape,
+        // so a refusal comes from the scheme the caller meant, with its reason.
+        var authentication = services.AddAuthentication()
+            .AddScheme<AuthenticationSchemeOptions, ApiTokens.ApiTokenAuthenticationHandler>(ApiTokens.ApiTokenClaims.Scheme, null);
+        if (mode == AuthenticationMode.EntraId)
+        {
+            authentication.AddMicrosoftIdentityWebApi(
+                EntraApiAuthentication.ConfigureEvents,
+                identity => configuration.Bind("AzureAd", identity),
+                EntraApiAuthentication.Scheme);
+        }
+
+        authentication.AddPolicyScheme(EntraApiAuthentication.SelectorScheme, null, selector => selector.ForwardDefaultSelector = context =>
+            mode == AuthenticationMode.EntraId && ApiTokens.ApiTokenAuthenticationHandler.ReadBearer(context.Request) is { } bearer
+                && EntraApiAuthentication.LooksLikeJwt(bearer)
+                ? EntraApiAuthentication.Scheme
+                : ApiTokens.ApiTokenClaims.Scheme);
+        services.AddAuthorization(options => options.AddPolicy(Api.RunsApi.Policy, policy => policy
+            .AddAuthenticationSchemes(EntraApiAuthentication.SelectorScheme)
+            .RequireAuthenticatedUser()));
         services.AddCascadingAuthenticationState();
         return services;
     }
@@ -144,24 +156,13 @@ public static class AuthenticationSetup
         // Tenant pages answer 403 themselves, with the app's own page; nothing redirects to an access-denied URL.
         cookie.Events.OnRedirectToAccessDenied = context =>
         {
-            if (context.Request.Path.StartsWithSegments("/api"))
-            {
-                return WriteApiRefusalAsync(context.HttpContext, StatusCodes.Status403Forbidden);
-            }
-
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return Task.CompletedTask;
         };
-        // API callers get a status with problem details, never a sign-in page. People get a redirect to the sign-in
-        // page by path only: the handler builds an absolute URL from the request's Host header, which a caller
+        // People get a redirect to the sign-in page by path only: the handler builds an absolute URL from the request's Host header, which a caller
         // chooses (Host: evil.example would send the browser to evil.example's "sign-in page").
         cookie.Events.OnRedirectToLogin = context =>
         {
-            if (context.Request.Path.StartsWithSegments("/api"))
-            {
-                return WriteApiRefusalAsync(context.HttpContext, StatusCodes.Status401Unauthorized);
-            }
-
             context.Response.Redirect(PathOnly(context.RedirectUri));
             return Task.CompletedTask;
         };
@@ -170,39 +171,6 @@ public static class AuthenticationSetup
     /// <summary>The path, query and fragment of <paramref name="redirectUri"/>, whatever host it names.</summary>
     internal static string PathOnly(string redirectUri) =>
         Uri.TryCreate(redirectUri, UriKind.Absolute, out var absolute) ? absolute.PathAndQuery + absolute.Fragment : redirectUri;
-
-    /// <summary>
-    /// What a 401 from the API asks for (RFC 9110 requires the header): today the API takes the hub's session cookie,
-    /// got by signing in at the login page, so the challenge says so (the "Cookie" scheme of the HTTP cookie-auth
-    /// draft). When the API takes tokens, their scheme comes first.
-    /// </summary>
-    internal static string ApiChallenge { get; } = $"Cookie realm=\"OperationsHub\", form-action=\"{LoginPath}\", cookie-name=\"opshub.auth\"";
-
-    /// <summary>An API refusal as RFC 7807 problem details, the same shape as the API's own answers.</summary>
-    private static Task WriteApiRefusalAsync(HttpContext context, int status)
-    {
-        context.Response.StatusCode = status;
-        if (status == StatusCodes.Status401Unauthorized)
-        {
-            context.Response.Headers.WWWAuthenticate = ApiChallenge;
-        }
-
-        var problem = status == StatusCodes.Status401Unauthorized
-            ? new Microsoft.AspNetCore.Mvc.ProblemDetails
-            {
-                Status = status,
-                Title = "Sign in first.",
-                Detail = "This API needs a signed-in session.",
-            }
-            : new Microsoft.AspNetCore.Mvc.ProblemDetails
-            {
-                Status = status,
-                Title = "Forbidden.",
-                Detail = "You do not have access to this resource.",
-            };
-        return context.RequestServices.GetRequiredService<IProblemDetailsService>()
-            .WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }).AsTask();
-    }
 
     private static async Task ProvisionEntraUserAsync(TokenValidatedContext context)
     {

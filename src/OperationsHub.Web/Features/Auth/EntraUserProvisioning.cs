@@ -19,25 +19,38 @@ public sealed partial class EntraUserProvisioning(
     private const string ObjectIdClaim = "http://schemas.microsoft.com/identity/claims/objectidentifier";
     private const string TenantIdClaim = "http://schemas.microsoft.com/identity/claims/tenantid";
 
-    /// <summary>Adds the hub's user id and a new session to the identity; returns false when the token lacks oid or tid.</summary>
-    public async Task<bool> ProvisionAsync(ClaimsPrincipal principal, CancellationToken cancellationToken)
+    /// <summary>
+    /// The Entra ID object (a person, or an app's service principal) and directory a token names, by their mapped claim
+    /// types or the raw <c>oid</c> / <c>tid</c>; null when either is missing or blank.
+    /// </summary>
+    public static (string ObjectId, string DirectoryId)? ReadEntraObject(ClaimsPrincipal principal)
     {
         var objectId = principal.FindFirstValue(ObjectIdClaim) ?? principal.FindFirstValue("oid");
         var directoryId = principal.FindFirstValue(TenantIdClaim) ?? principal.FindFirstValue("tid");
-        if (string.IsNullOrWhiteSpace(objectId) || string.IsNullOrWhiteSpace(directoryId) || principal.Identity is not ClaimsIdentity identity)
+        return string.IsNullOrWhiteSpace(objectId) || string.IsNullOrWhiteSpace(directoryId) ? null : (objectId, directoryId);
+    }
+
+    /// <summary>Adds the hub's user id and a new session to the identity; returns false when the token lacks oid or tid.</summary>
+    public async Task<bool> ProvisionAsync(ClaimsPrincipal principal, CancellationToken cancellationToken)
+    {
+        if (ReadEntraObject(principal) is not var (objectId, directoryId) || principal.Identity is not ClaimsIdentity identity)
         {
             return false;
         }
 
         var displayName = Sanitizer.SanitizeText(principal.FindFirstValue("name") ?? principal.FindFirstValue(ClaimTypes.Name) ?? "Entra user", 200);
         var email = principal.FindFirstValue("preferred_username") ?? principal.FindFirstValue(ClaimTypes.Email);
-        var user = await FindAsync(objectId, directoryId, cancellationToken)
-            ?? await CreateAsync(objectId, directoryId, displayName, email, cancellationToken);
+        var user = await FindOrCreateAsync(objectId, directoryId, displayName, email, cancellationToken);
 
         identity.AddClaim(new Claim(HubClaims.UserId, user.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         identity.AddClaim(new Claim(HubClaims.SessionId, await sessions.StartAsync(user.Id, cancellationToken)));
         return true;
     }
+
+    /// <summary>The hub user of an Entra ID object (a person, or an app's service principal), created with no memberships the first time.</summary>
+    public async Task<HubUser> FindOrCreateAsync(string objectId, string directoryId, string displayName, string? email, CancellationToken cancellationToken) =>
+        await FindAsync(objectId, directoryId, cancellationToken)
+            ?? await CreateAsync(objectId, directoryId, displayName, email, cancellationToken);
 
     private async Task<HubUser?> FindAsync(string objectId, string directoryId, CancellationToken ct)
     {

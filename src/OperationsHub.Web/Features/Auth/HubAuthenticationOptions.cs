@@ -30,6 +30,14 @@ public sealed class HubAuthenticationOptions
 
     /// <summary>How often an open page checks that its session is still live (sign-out elsewhere, lockout, expiry).</summary>
     public TimeSpan SessionRevalidationInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// EntraId mode: the app roles of the hub's API registration (the <c>roles</c> claim of an access token) and the
+    /// hub role each grants, in the tenants linked to the token's directory. Configuration adds to (or re-maps) the
+    /// defaults; the highest role a token carries applies.
+    /// </summary>
+    public Dictionary<string, Core.Domain.TenantRole> ApiAppRoles { get; set; } =
+        new(EntraApiAuthentication.DefaultAppRoles, StringComparer.Ordinal);
 }
 
 internal sealed class ValidateHubAuthenticationOptions(Microsoft.Extensions.Configuration.IConfiguration configuration)

@@ -5,12 +5,13 @@ using OperationsHub.Core.Data;
 namespace OperationsHub.Web.Features.Auth;
 
 /// <summary>
-/// Writes recorded session activity every few seconds, off the requests' path; hourly, deletes what sign-in leaves
+/// Writes recorded session activity and API token use every few seconds, off the requests' path; hourly, deletes what sign-in leaves
 /// behind and can never matter again: sessions a day after they ended or expired, and unknown-email throttles a day
 /// after their last failure. Idempotent, so every node may run it.
 /// </summary>
 internal sealed partial class SignInHousekeeping(
     HubSessions sessions,
+    ApiTokens.ApiTokenUsage tokenUsage,
     IDbContextFactory<HubDbContext> dbFactory,
     IOptions<HubAuthenticationOptions> options,
     TimeProvider time,
@@ -33,6 +34,7 @@ internal sealed partial class SignInHousekeeping(
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 await RunSafelyAsync(() => sessions.FlushActivityAsync(stoppingToken));
+                await RunSafelyAsync(() => tokenUsage.FlushAsync(stoppingToken));
                 if (time.GetUtcNow() >= nextPrune)
                 {
                     nextPrune = time.GetUtcNow() + PruneInterval;
@@ -46,6 +48,7 @@ internal sealed partial class SignInHousekeeping(
 
         // What the last seconds recorded is not lost on a clean stop.
         await RunSafelyAsync(() => sessions.FlushActivityAsync(CancellationToken.None));
+        await RunSafelyAsync(() => tokenUsage.FlushAsync(CancellationToken.None));
     }
 
     private async Task RunSafelyAsync<T>(Func<Task<T>> work)

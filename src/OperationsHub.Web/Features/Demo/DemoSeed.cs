@@ -130,7 +130,65 @@ public static partial class DemoSeed
 
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("OperationsHub.Demo");
         LogDemoSignIns(logger, string.Join(", ", Users.Select(u => u.Email)), DemoPassword);
+        await IssueDemoTokensAsync(db, tenantIds, userIds, now, cancellationToken);
+        if (services.GetRequiredService<IHostEnvironment>().IsDevelopment())
+        {
+            foreach (var tenant in Tenants)
+            {
+                LogDemoToken(logger, tenant.ExternalId, DemoToken(tenant.ExternalId));
+            }
+        }
     }
+
+    /// <summary>The name of the Operator token each demo tenant gets, so the README's curl works at once.</summary>
+    public const string DemoTokenName = "demo-cli";
+
+    /// <summary>
+    /// The demo tenant's API token. Like the demo password it is no secret: derived from the tenant's name, so every
+    /// node of a demo farm and every restart has the same one (a random token could only be printed by the node that
+    /// made it). Demo data exists only while <c>Demo:Enabled</c> is on.
+    /// </summary>
+    public static string DemoToken(string tenantExternalId) => ApiTokens.ApiTokenSecrets.Prefix
+        + System.Buffers.Text.Base64Url.EncodeToString(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes($"OperationsHub demo API token for {tenantExternalId}")));
+
+    /// <summary>One Operator token per demo tenant, created by its owner, restored (unrevoked, unexpired) on each start.</summary>
+    private static async Task IssueDemoTokensAsync(
+        HubDbContext db, Dictionary<string, long> tenantIds, Dictionary<string, long> userIds, DateTime now, CancellationToken cancellationToken)
+    {
+        foreach (var tenant in Tenants)
+        {
+            var owner = Users.First(u => u.Memberships.Contains((tenant.ExternalId, TenantRole.Owner)));
+            var tenantId = tenantIds[tenant.ExternalId];
+            var secret = DemoToken(tenant.ExternalId);
+            var token = await db.ApiTokens.SingleOrDefaultAsync(t => t.TenantId == tenantId && t.Name == DemoTokenName, cancellationToken);
+            if (token is null)
+            {
+                token = new ApiToken { TenantId = tenantId, Name = DemoTokenName, SecretHash = "", Hint = "", CreatedAt = now };
+                db.ApiTokens.Add(token);
+            }
+
+            token.Role = TenantRole.Operator;
+            token.SecretHash = ApiTokens.ApiTokenSecrets.Hash(secret);
+            token.Hint = ApiTokens.ApiTokenSecrets.Hint(secret);
+            token.CreatedByUserId = userIds[owner.Email];
+            token.ExpiresAt = now.AddDays(ApiTokens.ApiTokenCommands.DefaultLifetimeDays);
+            token.RevokedAt = null;
+            token.RevokedBy = null;
+        }
+
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            // Another node of a demo farm seeded the same token at the same moment: it is the same token.
+        }
+    }
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Demo API token for {Tenant}: {Token}")]
+    private static partial void LogDemoToken(ILogger logger, string tenant, string token);
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning,
         Message = "Demo data is on. Sign in as any of {Emails} with the password {Password}")]

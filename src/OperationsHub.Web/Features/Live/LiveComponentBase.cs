@@ -81,6 +81,38 @@ public abstract class LiveComponentBase : ComponentBase, IDisposable
     {
     }
 
+    /// <summary>
+    /// Re-renders every <paramref name="interval"/> on <paramref name="time"/>'s clock while the component lives (and,
+    /// when given, while <paramref name="when"/> holds at the tick): for what ages without a change signal, such as
+    /// "3 min ago" or a run's silence. Does nothing while prerendering.
+    /// </summary>
+    protected void RerenderEvery(TimeSpan interval, TimeProvider time, Func<bool>? when = null)
+    {
+        if (RendererInfo.IsInteractive)
+        {
+            _ = TickAsync(interval, time, when, _lifetime.Token);
+        }
+    }
+
+    private async Task TickAsync(TimeSpan interval, TimeProvider time, Func<bool>? when, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(interval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                if (when?.Invoke() != false)
+                {
+                    await InvokeAsync(StateHasChanged);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // the component went away
+        }
+    }
+
     private async Task RefreshAsync(Func<Task> refresh)
     {
         if (_lifetime.IsCancellationRequested)

@@ -41,7 +41,6 @@ public sealed class RunCommands(
     TenantAccess access,
     OperationRunService runs,
     OperationTypeRegistry registry,
-    IDbContextFactory<HubDbContext> dbFactory,
     IRunStore store)
 {
     private const int MaxInputs = 32;
@@ -112,29 +111,33 @@ public sealed class RunCommands(
         }
     }
 
+    /// <summary>
+    /// Cancels a queued or running run, with an optional reason for its timeline. Operators and up, for their own
+    /// runs and others'.
+    /// </summary>
     public async Task<CommandResult<bool>> CancelAsync(
-        ClaimsPrincipal user, string tenantExternalId, long runId, CancellationToken cancellationToken)
+        ClaimsPrincipal user, string tenantExternalId, long runId, CancellationToken cancellationToken, string? reason = null)
     {
-        var resolved = await access.ResolveRunAsync(
-            user, tenantExternalId, runId.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+        var resolved = await access.ResolveRunAsync(user, tenantExternalId, RunNumber(runId), cancellationToken);
         if (resolved.Status != AccessStatus.Allowed)
         {
             return new(Map(resolved.Status), Message: Refusal(resolved.Status, "run"));
         }
 
         var tenant = resolved.Tenant!;
-        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+        if (!TenantPermissions.CanCancelRun(tenant.Role))
         {
-            var initiator = await db.Runs.AsNoTracking().Where(r => r.Id == runId).Select(r => r.InitiatorUserId).SingleAsync(cancellationToken);
-            if (!TenantPermissions.CanCancelRun(tenant.Role, initiator == tenant.UserId))
-            {
-                return new(CommandStatus.Forbidden, Message: "Only managers and owners can cancel runs that others started.");
-            }
+            return new(CommandStatus.Forbidden, Message: $"Your role in {tenant.Name} ({tenant.Role}) cannot cancel runs.");
+        }
+
+        if (ReasonRefusal(reason) is { } tooLong)
+        {
+            return new(CommandStatus.Invalid, Message: tooLong, Field: "reason");
         }
 
         try
         {
-            return await runs.CancelAsync(runId, tenant.UserName, cancellationToken)
+            return await runs.CancelAsync(runId, tenant.UserName, reason, cancellationToken)
                 ? new(CommandStatus.Ok, true)
                 : new(CommandStatus.Conflict, false, "The run has already finished or is already being cancelled.");
         }
@@ -144,7 +147,53 @@ public sealed class RunCommands(
         }
     }
 
-    private static string BusyMessage(string what) =>
+    /// <summary>
+    /// Retries a completed run (or runs a succeeded one again) as a new run linked to it, through the one start path:
+    /// when the same work is already active, the answer is that run (deduped). With <paramref name="failedItemsOnly"/>,
+    /// only the failed items, for a type that supports it. Operators and up.
+    /// </summary>
+    public async Task<CommandResult<StartRunResult>> RetryAsync(
+        ClaimsPrincipal user, string tenantExternalId, long runId, bool failedItemsOnly, CancellationToken cancellationToken)
+    {
+        var resolved = await access.ResolveRunAsync(user, tenantExternalId, RunNumber(runId), cancellationToken);
+        if (resolved.Status != AccessStatus.Allowed)
+        {
+            return new(Map(resolved.Status), Message: Refusal(resolved.Status, "run"));
+        }
+
+        var tenant = resolved.Tenant!;
+        if (!TenantPermissions.CanRetryRun(tenant.Role))
+        {
+            return new(CommandStatus.Forbidden, Message: $"Your role in {tenant.Name} ({tenant.Role}) cannot retry runs.");
+        }
+
+        try
+        {
+            var result = await runs.RetryAsync(new RetryRequest
+            {
+                TenantId = tenant.TenantId,
+                RunId = runId,
+                Initiator = new RunInitiator(tenant.UserId, tenant.UserName),
+                FailedItemsOnly = failedItemsOnly,
+            }, cancellationToken);
+            return result.Refusal is { } refusal
+                ? new(refusal.Kind == RetryRefusalKind.NotFound ? CommandStatus.NotFound : CommandStatus.Conflict, Message: refusal.Message)
+                : new(CommandStatus.Ok, result.Started);
+        }
+        catch (Exception ex) when (store.IsTransient(ex))
+        {
+            return new(CommandStatus.Unavailable, Message: BusyMessage("retried"));
+        }
+    }
+
+    private static string RunNumber(long runId) => runId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Why a reason given for an action is refused (too long); null when it is fine or absent.</summary>
+    internal static string? ReasonRefusal(string? reason) => reason?.Length > OperationRunService.MaxReasonLength
+        ? $"A reason may be at most {OperationRunService.MaxReasonLength} characters."
+        : null;
+
+    internal static string BusyMessage(string what) =>
         $"The hub's database is busy right now, so nothing was {what}. Try again in a few seconds.";
 
     public const string SignedOutMessage = "You were signed out — sign in again.";

@@ -17,6 +17,7 @@ public sealed partial class RunDetailView
     private List<BreadcrumbItem> _breadcrumbs = [];
     private long _subscribedRunId;
     private bool _busy;
+    private bool _ticking;
     private string _announcement = "";
 
     [Inject]
@@ -58,8 +59,22 @@ public sealed partial class RunDetailView
 
     private DateTime Now => Time.GetUtcNow().UtcDateTime;
 
+    [Inject]
+    private IDialogService Dialogs { get; set; } = default!;
+
+    [Inject]
+    private Microsoft.Extensions.Options.IOptions<OperationsHub.Core.Worker.WorkerOptions> Worker { get; set; } = default!;
+
     private bool CanCancel => _details is { Run.Status: not RunStatus.Completed, CancelRequestedAt: null }
-        && TenantPermissions.CanCancelRun(Tenant.Role, _details.InitiatorUserId == Tenant.UserId);
+        && TenantPermissions.CanCancelRun(Tenant.Role);
+
+    private bool CanRetry => _details is { Run.Status: RunStatus.Completed, Retryable: true } && TenantPermissions.CanRetryRun(Tenant.Role);
+
+    /// <summary>How long a running run has been silent, when that is past the stale threshold; else null.</summary>
+    private TimeSpan? StaleFor => _details is { Run.Status: RunStatus.Running } d ? Worker.Value.StaleFor(d.LeaseExpiresAt, Now) : null;
+
+    private static string ItemsText(IReadOnlyList<string> items) =>
+        items.Count <= 12 ? string.Join(", ", items) : $"{string.Join(", ", items.Take(12))} and {items.Count - 12:N0} more";
 
     private double Percent => _details is { Run.Total: > 0 } d ? Math.Clamp(100.0 * d.Run.Processed / d.Run.Total, 0, 100) : 0;
 
@@ -89,6 +104,13 @@ public sealed partial class RunDetailView
         }
 
         await LoadAsync();
+        if (!_ticking)
+        {
+            // While the run is active its run time keeps counting, and a run that went silent (no heartbeat, so no
+            // signal) is shown as possibly stuck without waiting for one.
+            _ticking = true;
+            RerenderEvery(TimeSpan.FromSeconds(5), Time, () => _details is { Run.Status: not RunStatus.Completed });
+        }
     }
 
     private async Task LoadAsync()
@@ -103,25 +125,67 @@ public sealed partial class RunDetailView
 
     private async Task CancelAsync()
     {
+        var run = _details!.Run;
+        var what = run.Status == RunStatus.Queued
+            ? $"{run.DisplayName} #{run.Id} is queued: it will be cancelled before it starts."
+            : $"{run.DisplayName} #{run.Id} is running ({run.Processed:N0} of {run.Total:N0} done): it will be asked to stop, and ends as cancelled when it does. What it already did stays done.";
+        var dialog = await Dialogs.ShowAsync<CancelRunDialog>(
+            $"Cancel run #{run.Id}?",
+            new DialogParameters<CancelRunDialog> { { d => d.What, what } },
+            new DialogOptions { MaxWidth = MaxWidth.Small, FullWidth = true, CloseOnEscapeKey = true });
+        var answer = await dialog.Result;
+        if (answer is not { Canceled: false, Data: string reason })
+        {
+            return;
+        }
+
+        await ActAsync(async user =>
+        {
+            var result = await Commands.CancelAsync(user, Tenant.ExternalId, RunId, Disposing, reason.Length == 0 ? null : reason);
+            if (result.Succeeded)
+            {
+                Snackbar.Add("Cancellation requested.", Severity.Info);
+            }
+
+            return (result.Status, result.Message ?? "The run could not be cancelled.");
+        });
+    }
+
+    private Task RetryAsync(bool failedItemsOnly) => ActAsync(async user =>
+    {
+        var result = await Commands.RetryAsync(user, Tenant.ExternalId, RunId, failedItemsOnly, Disposing);
+        if (result is { Succeeded: true, Value: { } started })
+        {
+            // Like every start surface: queued is not success, and a deduped answer says which run has the work.
+            Notifications.RunToast.Started(Snackbar, _details!.Run.DisplayName, started, HubLinks.Run(Tenant.ExternalId, started.Run.Id),
+                started.Deduped ? "the same work was already active" : $"retry of #{RunId}");
+            Navigation.NavigateTo(RunLink(started.Run.Id));
+        }
+
+        return (result.Status, result.Message ?? "The run could not be retried.");
+    });
+
+    /// <summary>
+    /// Runs an action for the signed-in user: a session that ended turns the page into the signed-out notice, a refusal
+    /// is said in a toast, and the page reads the run again either way.
+    /// </summary>
+    private async Task ActAsync(Func<System.Security.Claims.ClaimsPrincipal, Task<(CommandStatus Status, string Message)>> action)
+    {
         _busy = true;
         try
         {
             var user = (await AuthenticationState).User;
-            var result = await Commands.CancelAsync(user, Tenant.ExternalId, RunId, Disposing);
-            if (result.Status == CommandStatus.Unauthenticated)
+            var (status, message) = await action(user);
+            if (status == CommandStatus.Unauthenticated)
             {
                 // The session ended (signed out elsewhere, locked, expired): the page turns into the signed-out notice.
                 await Sessions.EnsureLiveAsync(Disposing);
                 return;
             }
 
-            if (result.Succeeded)
+            if (status != CommandStatus.Ok)
             {
-                Snackbar.Add("Cancellation requested.", Severity.Info);
-            }
-            else
-            {
-                Snackbar.Add(result.Message ?? "The run could not be cancelled.", Severity.Warning);
+                Snackbar.Add(message, Severity.Warning);
             }
 
             await LoadAsync();

@@ -21,6 +21,9 @@ public sealed record RunRow(
 
 public sealed record RunEventRow(long Id, string Kind, string Message, DateTime At);
 
+/// <summary>A run that retries another ("Retried as #57 by Priya Operator").</summary>
+public sealed record RetryLink(long Id, string? InitiatorName, DateTime CreatedAt);
+
 public sealed record EarlierRun(long Id, RunStatus Status, RunOutcome Outcome, DateTime CreatedAt, string? InitiatorName);
 
 public sealed record RunDetails(
@@ -36,7 +39,23 @@ public sealed record RunDetails(
     DateTime? CancelRequestedAt,
     string RunIdentityHash,
     IReadOnlyList<RunEventRow> Events,
-    IReadOnlyList<EarlierRun> EarlierRuns);
+    IReadOnlyList<EarlierRun> EarlierRuns)
+{
+    /// <summary>The run this one retries, when it is a retry.</summary>
+    public long? RetryOfRunId { get; init; }
+
+    /// <summary>The runs that retry this one, newest first.</summary>
+    public IReadOnlyList<RetryLink> RetriedAs { get; init; } = [];
+
+    /// <summary>The lease of a running run: when its last heartbeat was, and so whether it may be stuck.</summary>
+    public DateTime? LeaseExpiresAt { get; init; }
+
+    /// <summary>Why "retry failed items" is not offered for this run; null when it is.</summary>
+    public string? FailedItemsRetryRefusal { get; init; }
+
+    /// <summary>Whether the run's type is one the hub retries (registered, and not the engine's own like bulk actions).</summary>
+    public bool Retryable { get; init; }
+}
 
 /// <summary>The reads the operations pages need, shaped by the screens; never a DbContext in a component.</summary>
 public sealed class RunQueries(IDbContextFactory<HubDbContext> dbFactory, OperationTypeRegistry registry)
@@ -58,11 +77,27 @@ public sealed class RunQueries(IDbContextFactory<HubDbContext> dbFactory, Operat
             .Take(10)
             .Select(r => new EarlierRun(r.Id, r.Status, r.Outcome, r.CreatedAt, r.InitiatorName))
             .ToListAsync(cancellationToken);
+        var retriedAs = await db.Runs.AsNoTracking()
+            .Where(r => r.RetryOfRunId == runId && r.TenantId == tenantId)
+            .OrderByDescending(r => r.Id)
+            .Take(10)
+            .Select(r => new RetryLink(r.Id, r.InitiatorName, r.CreatedAt))
+            .ToListAsync(cancellationToken);
+        var failures = RunJson.DeserializeFailures(run.FailuresJson);
+        registry.TryGet(run.Type, out var descriptor);
         var row = new RunRow(run.Id, run.Type, registry.DisplayNameOf(run.Type), run.Status, run.Outcome, run.InitiatorName,
             run.CreatedAt, run.StartedAt, run.CompletedAt, run.ProcessedCount, run.TotalCount);
-        return new RunDetails(row, RunJson.DeserializeContext(run.ContextJson), RunJson.DeserializeFailures(run.FailuresJson),
+        return new RunDetails(row, RunJson.DeserializeContext(run.ContextJson), failures,
             run.FailureTotal, run.SucceededCount, run.FailedCount, run.SkippedCount, run.Attempt, run.InitiatorUserId,
-            run.CancelRequestedAt, run.RunIdentityHash, events, earlier);
+            run.CancelRequestedAt, run.RunIdentityHash, events, earlier)
+        {
+            RetryOfRunId = run.RetryOfRunId,
+            RetriedAs = retriedAs,
+            LeaseExpiresAt = run.Status == RunStatus.Running ? run.LeaseExpiresAt : null,
+            FailedItemsRetryRefusal = OperationRunService.FailedItemsRefusal(
+                run.Outcome, run.FailedCount, run.FailureTotal, failures, descriptor?.RetriesFailedItems == true),
+            Retryable = descriptor is { Internal: false },
+        };
     }
 
 }

@@ -55,6 +55,12 @@ public sealed record RunsFilter
 
     public bool MineOnly { get; init; }
 
+    /// <summary>
+    /// Running runs whose heartbeat is overdue ("may be stuck"): chosen in the status filter beside the statuses
+    /// ("status=stale"). With Running also chosen it adds nothing; with Queued it adds the stale running runs to them.
+    /// </summary>
+    public bool StaleOnly { get; init; }
+
     public RunTimeRange Range { get; init; }
 
     public string? Text { get; init; }
@@ -66,7 +72,7 @@ public sealed record RunsFilter
 
     public int PageSize { get; init; } = DefaultPageSize;
 
-    public bool HasCriteria => Statuses.Count > 0 || Outcomes.Count > 0 || Types.Count > 0 || MineOnly
+    public bool HasCriteria => Statuses.Count > 0 || StaleOnly || Outcomes.Count > 0 || Types.Count > 0 || MineOnly
         || Range != RunTimeRange.All || !string.IsNullOrEmpty(Text);
 
     /// <summary>The view the summary strip's "queued now" / "running now" / "failed in 24 h" buttons open.</summary>
@@ -79,7 +85,7 @@ public sealed record RunsFilter
 
     /// <summary>Same criteria (ignoring page, page size and sort)? Used to tell a new search from paging.</summary>
     public bool SameCriteria(RunsFilter other) =>
-        Statuses.SetEquals(other.Statuses) && Outcomes.SetEquals(other.Outcomes) && Types.SetEquals(other.Types)
+        Statuses.SetEquals(other.Statuses) && StaleOnly == other.StaleOnly && Outcomes.SetEquals(other.Outcomes) && Types.SetEquals(other.Types)
         && MineOnly == other.MineOnly && Range == other.Range && string.Equals(Text, other.Text, StringComparison.Ordinal);
 
     public bool Equivalent(RunsFilter other) =>
@@ -98,6 +104,7 @@ public sealed record RunsFilter
         return new RunsFilter
         {
             Statuses = Many("status").Select(ParseStatus).OfType<RunStatus>().ToFrozenSet(),
+            StaleOnly = Many("status").Contains(StaleKey, StringComparer.Ordinal),
             Outcomes = Many("outcome").Select(ParseOutcome).OfType<RunOutcome>().ToFrozenSet(),
             Types = Many("type").Where(knownTypes.Contains).ToFrozenSet(StringComparer.Ordinal),
             MineOnly = string.Equals(One("mine"), "true", StringComparison.OrdinalIgnoreCase),
@@ -120,9 +127,16 @@ public sealed record RunsFilter
     public string ToQuery()
     {
         var parts = new List<KeyValuePair<string, string?>>();
-        if (Statuses.Count > 0)
+        if (Statuses.Count > 0 || StaleOnly)
         {
-            parts.Add(new("status", string.Join(',', Statuses.Order().Select(StatusKey))));
+            var keys = Statuses.Order().Select(StatusKey).ToList();
+            if (StaleOnly)
+            {
+                // After "running", where it belongs in the list.
+                keys.Insert(keys.Count(k => k is "queued" or "running"), StaleKey);
+            }
+
+            parts.Add(new("status", string.Join(',', keys)));
         }
 
         if (Outcomes.Count > 0)
@@ -217,6 +231,9 @@ public sealed record RunsFilter
 
     public static string StatusKey(RunStatus status) => status.ToString().ToLowerInvariant();
 
+    /// <summary>The status filter's key for running runs without a recent heartbeat.</summary>
+    public const string StaleKey = "stale";
+
     public static string OutcomeKey(RunOutcome outcome) => outcome switch
     {
         RunOutcome.PartiallySucceeded => "partially_succeeded",
@@ -241,7 +258,7 @@ public sealed record RunsFilter
         _ => null,
     };
 
-    private static RunStatus? ParseStatus(string value) => value switch
+    internal static RunStatus? ParseStatus(string value) => value switch
     {
         "queued" => RunStatus.Queued,
         "running" => RunStatus.Running,
@@ -249,7 +266,7 @@ public sealed record RunsFilter
         _ => null,
     };
 
-    private static RunOutcome? ParseOutcome(string value) => value switch
+    internal static RunOutcome? ParseOutcome(string value) => value switch
     {
         "succeeded" => RunOutcome.Succeeded,
         "partially_succeeded" => RunOutcome.PartiallySucceeded,

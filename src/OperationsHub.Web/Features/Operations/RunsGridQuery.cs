@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 using Microsoft.EntityFrameworkCore;
 using OperationsHub.Core.Data;
@@ -20,7 +21,8 @@ public sealed record RunGridRow(
     DateTime? CompletedAt,
     int Processed,
     int Total,
-    int Version);
+    int Version,
+    DateTime? LeaseExpiresAt = null);
 
 /// <summary>One page of the grid. <see cref="TotalIsCapped"/>: there are more than <see cref="Total"/> matches.</summary>
 public sealed record RunGridPage(IReadOnlyList<RunGridRow> Rows, int Total, bool TotalIsCapped);
@@ -32,8 +34,15 @@ public sealed record RunsSummary(int Queued, int Running, int FailedLastDay);
 /// count travel together. Every filter has an index that keeps the grid's order (see HubDbContext and each provider),
 /// search (target, initiator, operation name) uses the provider's trigram index (<see cref="IRunSearch"/>), and counting stops at <see cref="CountCap"/>, so no view of a million-run tenant scans it all.
 /// </summary>
-public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, IRunSearch search, OperationTypeRegistry registry, TimeProvider time)
+public sealed class RunsGridQuery(
+    IDbContextFactory<HubDbContext> dbFactory,
+    IRunSearch search,
+    OperationTypeRegistry registry,
+    TimeProvider time,
+    Microsoft.Extensions.Options.IOptions<Core.Worker.WorkerOptions>? worker = null)
 {
+    private readonly Core.Worker.WorkerOptions _worker = worker?.Value ?? new Core.Worker.WorkerOptions();
+
     /// <summary>Counting stops here; beyond it the grid says "10,000+" and asks for a narrower filter.</summary>
     public const int CountCap = 10_000;
 
@@ -57,7 +66,7 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, IRu
             .Select(r => new
             {
                 Row = new RunGridRow(r.Id, r.Type, r.Status, r.Outcome, r.Target, r.InitiatorName, r.CreatedAt, r.StartedAt,
-                    r.CompletedAt, r.ProcessedCount, r.TotalCount, r.Version),
+                    r.CompletedAt, r.ProcessedCount, r.TotalCount, r.Version, r.LeaseExpiresAt),
                 // Uncorrelated, so SQLite evaluates it once for the statement: page and count in one round trip.
                 Count = counted.Take(CountCap + 1).Count(),
             })
@@ -85,6 +94,25 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, IRu
         _ => runs.OrderByDescending(r => r.Id),
     };
 
+    /// <summary>
+    /// The API's list: the filter's runs newest first, from below the run number <paramref name="before"/> (the cursor
+    /// of the page before), <paramref name="limit"/> of them, each read through <paramref name="select"/>. Keyset
+    /// paging: no page is skipped or read twice however many runs start while a client pages through.
+    /// </summary>
+    public async Task<List<T>> ReadNewestBeforeAsync<T>(
+        long tenantId, long userId, RunsFilter filter, long? before, int limit,
+        System.Linq.Expressions.Expression<Func<OperationRun, T>> select, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var (page, _) = await FilteredAsync(db, tenantId, userId, filter with { Sort = RunsSort.Newest }, cancellationToken);
+        if (before is { } cursor)
+        {
+            page = page.Where(r => r.Id < cursor);
+        }
+
+        return await page.OrderByDescending(r => r.Id).Take(limit).Select(select).ToListAsync(cancellationToken);
+    }
+
     /// <summary>How many of the runs <paramref name="runIds"/> match the filter (for "N new runs").</summary>
     public async Task<int> CountAmongAsync(
         long tenantId, long userId, RunsFilter filter, IReadOnlyCollection<long> runIds, CancellationToken cancellationToken)
@@ -98,6 +126,34 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, IRu
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var (_, counted) = await FilteredAsync(db, tenantId, userId, filter, cancellationToken);
         return await counted.Where(r => ids.Contains(r.Id)).Take(CountCap + 1).CountAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The runs a bulk action over "everything matching this filter" covers: up to <paramref name="limit"/> of them,
+    /// oldest first, each with its status (for the dialog's "12 queued, 3 running, 2 already completed").
+    /// </summary>
+    /// <summary>How long a running run has gone without a heartbeat, when that makes it stale; else null.</summary>
+    public TimeSpan? StaleFor(RunGridRow row) =>
+        row.Status == RunStatus.Running ? _worker.StaleFor(row.LeaseExpiresAt, time.GetUtcNow().UtcDateTime) : null;
+
+    public async Task<IReadOnlyList<(long Id, RunStatus Status)>> MatchingAsync(
+        long tenantId, long userId, RunsFilter filter, int limit, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var (_, counted) = await FilteredAsync(db, tenantId, userId, filter, cancellationToken);
+        var rows = await counted.OrderBy(r => r.Id).Take(limit).Select(r => new { r.Id, r.Status }).ToListAsync(cancellationToken);
+        return [.. rows.Select(r => (r.Id, r.Status))];
+    }
+
+    /// <summary>The runs of <paramref name="runIds"/> that exist in the tenant, each with its status.</summary>
+    public async Task<IReadOnlyList<(long Id, RunStatus Status)>> AmongAsync(
+        long tenantId, IReadOnlyCollection<long> runIds, CancellationToken cancellationToken)
+    {
+        var ids = runIds.Distinct().ToList();
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var rows = await db.Runs.AsNoTracking().Where(r => r.TenantId == tenantId && ids.Contains(r.Id))
+            .OrderBy(r => r.Id).Select(r => new { r.Id, r.Status }).ToListAsync(cancellationToken);
+        return [.. rows.Select(r => (r.Id, r.Status))];
     }
 
     public async Task<RunsSummary> GetSummaryAsync(long tenantId, CancellationToken cancellationToken)
@@ -147,7 +203,10 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, IRu
     private async Task<(IQueryable<OperationRun> Page, IQueryable<OperationRun> Counted)> FilteredAsync(
         HubDbContext db, long tenantId, long userId, RunsFilter filter, CancellationToken cancellationToken)
     {
-        var statuses = filter.Statuses;
+        // "Stale" is a kind of running: it counts as Running for everything below, and then narrows the running rows.
+        var staleOnly = filter.StaleOnly && !filter.Statuses.Contains(RunStatus.Running);
+        IReadOnlySet<RunStatus> statuses = filter.StaleOnly ? filter.Statuses.Append(RunStatus.Running).ToFrozenSet() : filter.Statuses;
+        var staleBefore = _worker.StaleLeaseBefore(time.GetUtcNow().UtcDateTime);
         if (filter.Outcomes.Count > 0)
         {
             // Every outcome a user can pick is terminal, so it already means "Completed".
@@ -190,6 +249,11 @@ public sealed class RunsGridQuery(IDbContextFactory<HubDbContext> dbFactory, IRu
             {
                 var statusList = statuses.Order().ToList();
                 query = query.Where(r => EF.Constant(statusList).Contains(r.Status));
+            }
+
+            if (staleOnly)
+            {
+                query = query.Where(r => r.Status != RunStatus.Running || r.LeaseExpiresAt < staleBefore);
             }
 
             if (filter.Outcomes.Count > 0)

@@ -30,6 +30,10 @@ public sealed partial class RunsView
     private readonly HashSet<long> _newIds = [];
     private int _newRuns;
     private string _announcement = "";
+    // The bulk selection: runs ticked on the grid, or every run matching the view (the filter, on every page).
+    private readonly HashSet<long> _selected = [];
+    private bool _allMatching;
+    private bool _bulkBusy;
 
     [Inject]
     private RunsGridQuery Query { get; set; } = default!;
@@ -45,6 +49,30 @@ public sealed partial class RunsView
 
     [Inject]
     private TimeProvider Time { get; set; } = default!;
+
+    [Inject]
+    private BulkCommands Bulk { get; set; } = default!;
+
+    [Inject]
+    private MudBlazor.IDialogService Dialogs { get; set; } = default!;
+
+    [Inject]
+    private MudBlazor.ISnackbar Snackbar { get; set; } = default!;
+
+    [Inject]
+    private Auth.RevalidatingSessionStateProvider Sessions { get; set; } = default!;
+
+    [CascadingParameter]
+    private Task<Microsoft.AspNetCore.Components.Authorization.AuthenticationState> AuthenticationState { get; set; } = default!;
+
+    /// <summary>Managers and owners get the selection column and the bulk actions; the check itself is in BulkCommands.</summary>
+    private bool CanBulk => TenantPermissions.CanBulkAct(Tenant.Role);
+
+    private bool AllOnPageSelected => _loaded is { Page.Rows.Count: > 0 } loaded && loaded.Page.Rows.All(r => _selected.Contains(r.Id));
+
+    private string SelectionText => _allMatching
+        ? $"All {(_loaded is { Page.TotalIsCapped: true } ? "" : $"{_loaded?.Page.Total ?? 0:N0} ")}runs matching this view are selected."
+        : _selected.Count == 1 ? "1 run selected." : $"{_selected.Count:N0} runs selected.";
 
     [Parameter, EditorRequired]
     public TenantContext Tenant { get; set; } = default!;
@@ -86,7 +114,8 @@ public sealed partial class RunsView
         Watch(RunChangeScope.ForTenant(Tenant.TenantId), OnRunsChangedAsync);
         if (RendererInfo.IsInteractive)
         {
-            _ = RefreshRelativeTimesAsync(Disposing);
+            // "3 min ago" ages even when nothing changes.
+            RerenderEvery(TimeSpan.FromSeconds(30), Time);
             if (!string.Equals(new Uri(Navigation.Uri).Query.TrimStart('?'), _filter.ToQuery(), StringComparison.Ordinal))
             {
                 // The address names what is shown: a value the page ignored (sort=bogus, an unknown operation, a
@@ -133,11 +162,122 @@ public sealed partial class RunsView
             return;
         }
 
+        if (!filter.SameCriteria(_filter))
+        {
+            // Another view is another set of runs: what was selected in the last one is not carried over.
+            ClearSelection();
+        }
+
         _filter = filter;
         _newRuns = 0;
         _newIds.Clear();
         WriteUrl();
         await LoadAsync();
+    }
+
+    private void ToggleRun(long runId, ChangeEventArgs e)
+    {
+        if (e.Value is true)
+        {
+            _selected.Add(runId);
+        }
+        else
+        {
+            _selected.Remove(runId);
+        }
+    }
+
+    private void TogglePage(ChangeEventArgs e)
+    {
+        if (_loaded is not { } loaded)
+        {
+            return;
+        }
+
+        foreach (var row in loaded.Page.Rows)
+        {
+            if (e.Value is true)
+            {
+                _selected.Add(row.Id);
+            }
+            else
+            {
+                _selected.Remove(row.Id);
+            }
+        }
+    }
+
+    private void SelectAllMatching() => _allMatching = true;
+
+    private void ClearSelection()
+    {
+        _selected.Clear();
+        _allMatching = false;
+    }
+
+    /// <summary>
+    /// A bulk action: counts the selection on the server first and shows the count in a dialog; only a confirmed count
+    /// is acted on (the server refuses if the set changed meanwhile).
+    /// </summary>
+    private async Task BulkAsync(Core.Runs.BulkActionKind action)
+    {
+        _bulkBusy = true;
+        try
+        {
+            var user = (await AuthenticationState).User;
+            var selection = _allMatching ? BulkSelection.Matching(_filter) : BulkSelection.Of([.. _selected]);
+            var preview = await Bulk.PreviewAsync(user, Tenant.ExternalId, selection, Disposing);
+            if (!await AnsweredAsync(preview.Status, preview.Message))
+            {
+                return;
+            }
+
+            var verb = action == Core.Runs.BulkActionKind.Cancel ? "Cancel" : "Retry";
+            var dialog = await Dialogs.ShowAsync<BulkActionDialog>(
+                $"{verb} runs",
+                new MudBlazor.DialogParameters<BulkActionDialog>
+                {
+                    { d => d.Action, action },
+                    { d => d.Preview, preview.Value! },
+                    { d => d.CapMessage, Bulk.CapMessage(preview.Value!.Count) },
+                },
+                new MudBlazor.DialogOptions { MaxWidth = MudBlazor.MaxWidth.Small, FullWidth = true, CloseOnEscapeKey = true });
+            if (await dialog.Result is not { Canceled: false, Data: string reason })
+            {
+                return;
+            }
+
+            var started = await Bulk.StartAsync(user, Tenant.ExternalId, action, selection, preview.Value!.Count,
+                reason.Length == 0 ? null : reason, Disposing);
+            if (!await AnsweredAsync(started.Status, started.Message))
+            {
+                return;
+            }
+
+            ClearSelection();
+            Notifications.RunToast.Started(Snackbar, "Bulk action", started.Value!, HubLinks.Run(Tenant.ExternalId, started.Value!.Run.Id),
+                $"{verb} {preview.Value.Count:N0} run{(preview.Value.Count == 1 ? "" : "s")}");
+        }
+        finally
+        {
+            _bulkBusy = false;
+        }
+    }
+
+    /// <summary>Whether a command went through; if not, says why (or, for an ended session, shows the signed-out notice).</summary>
+    private async Task<bool> AnsweredAsync(CommandStatus status, string? message)
+    {
+        switch (status)
+        {
+            case CommandStatus.Ok:
+                return true;
+            case CommandStatus.Unauthenticated:
+                await Sessions.EnsureLiveAsync(Disposing);
+                return false;
+            default:
+                Snackbar.Add(message ?? "That did not work.", MudBlazor.Severity.Warning);
+                return false;
+        }
     }
 
     private Task SortByAsync(RunsSortColumn column) =>
@@ -305,22 +445,6 @@ public sealed partial class RunsView
         if (changes.Count > 0)
         {
             _announcement = changes.Count <= 3 ? string.Join(" ", changes) : $"{changes.Count} runs changed state.";
-        }
-    }
-
-    private async Task RefreshRelativeTimesAsync(CancellationToken cancellationToken)
-    {
-        // "3 min ago" ages even when nothing changes.
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(30), Time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
-            {
-                await InvokeAsync(StateHasChanged);
-            }
-        }
-        catch (OperationCanceledException)
-        {
         }
     }
 

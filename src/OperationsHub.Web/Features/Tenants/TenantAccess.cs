@@ -3,6 +3,7 @@ using System.Security.Claims;
 using Microsoft.EntityFrameworkCore;
 using OperationsHub.Core.Data;
 using OperationsHub.Core.Domain;
+using OperationsHub.Web.Features.ApiTokens;
 using OperationsHub.Web.Features.Auth;
 
 namespace OperationsHub.Web.Features.Tenants;
@@ -18,6 +19,9 @@ public enum AccessStatus
 /// <summary>The tenant a page or action works in, with the signed-in user's role there.</summary>
 public sealed record TenantContext(long TenantId, string ExternalId, string Name, long UserId, string UserName, TenantRole Role)
 {
+    /// <summary>The API token acting, when it is one (then <see cref="UserId"/> is the token's creator).</summary>
+    public long? ApiTokenId { get; init; }
+
     public bool CanStartRuns => TenantPermissions.CanStartRuns(Role);
 }
 
@@ -34,9 +38,17 @@ public static class TenantPermissions
     /// <summary>Who may grant and take away roles (members and group bindings) in a tenant.</summary>
     public static bool CanManageAccess(TenantRole role) => role == TenantRole.Owner;
 
-    /// <summary>Managers and owners cancel any run; operators only the runs they started.</summary>
-    public static bool CanCancelRun(TenantRole role, bool isInitiator) =>
-        role >= TenantRole.Manager || (role == TenantRole.Operator && isInitiator);
+    /// <summary>Operators and up cancel runs, their own and others' (Readonly members act on nothing).</summary>
+    public static bool CanCancelRun(TenantRole role) => role >= TenantRole.Operator;
+
+    /// <summary>Operators and up retry (or run again) completed runs, their own and others'.</summary>
+    public static bool CanRetryRun(TenantRole role) => role >= TenantRole.Operator;
+
+    /// <summary>Managers and owners act on many runs at once (bulk cancel and retry).</summary>
+    public static bool CanBulkAct(TenantRole role) => role >= TenantRole.Manager;
+
+    /// <summary>Managers and owners create and revoke the tenant's API tokens (each with at most their own role).</summary>
+    public static bool CanManageApiTokens(TenantRole role) => role >= TenantRole.Manager;
 }
 
 /// <summary>
@@ -50,6 +62,20 @@ public sealed class TenantAccess(IDbContextFactory<HubDbContext> dbFactory, HubS
 
     public async Task<TenantAccessResult> ResolveAsync(ClaimsPrincipal user, string? tenantExternalId, CancellationToken cancellationToken)
     {
+        if (user.GetApiTokenGrant() is { } grant)
+        {
+            return await ResolveBearerAsync(user, tenantExternalId,
+                (tenantId, _) => tenantId == grant.TenantId ? (grant.Role, grant.TokenId) : null, cancellationToken);
+        }
+
+        if (user.GetEntraApiGrant() is { } entra)
+        {
+            return await ResolveBearerAsync(user, tenantExternalId,
+                (_, directory) => entra.Role is { } role && string.Equals(directory, entra.DirectoryTenantId, StringComparison.OrdinalIgnoreCase)
+                    ? (role, null) : null,
+                cancellationToken);
+        }
+
         if (user.GetHubUserId() is not { } userId
             || await sessions.CheckAsync(user, touch: false, cancellationToken) != SessionState.Live)
         {
@@ -94,6 +120,35 @@ public sealed class TenantAccess(IDbContextFactory<HubDbContext> dbFactory, HubS
 
         return roles.Count > 0
             ? new TenantAccessResult(AccessStatus.Allowed, new TenantContext(row.Id, row.ExternalId, row.Name, userId, user.GetDisplayName(), roles.Max()))
+            : new TenantAccessResult(AccessStatus.Forbidden);
+    }
+
+    /// <summary>
+    /// A bearer token's request (the API): no session, the token's own checks moments ago are its session. A hub API
+    /// token acts in its one tenant with the role its handler settled on (it checked that the token is live and its
+    /// creator still in the tenant); an Entra ID access token acts in the tenants linked to its directory with the role
+    /// its app roles grant. Any other tenant, or an Entra token with none of the hub's app roles, is 403, as for people.
+    /// </summary>
+    private async Task<TenantAccessResult> ResolveBearerAsync(
+        ClaimsPrincipal user, string? tenantExternalId, Func<long, string?, (TenantRole Role, long? TokenId)?> grant,
+        CancellationToken cancellationToken)
+    {
+        if (!IsWellFormedExternalId(tenantExternalId) || user.GetHubUserId() is not { } userId)
+        {
+            return new TenantAccessResult(AccessStatus.NotFound);
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var tenant = await db.Tenants.AsNoTracking().Where(t => t.ExternalId == tenantExternalId)
+            .Select(t => new { t.Id, t.ExternalId, t.Name, t.DirectoryTenantId }).SingleOrDefaultAsync(cancellationToken);
+        if (tenant is null)
+        {
+            return new TenantAccessResult(AccessStatus.NotFound);
+        }
+
+        return grant(tenant.Id, tenant.DirectoryTenantId) is { } granted
+            ? new TenantAccessResult(AccessStatus.Allowed,
+                new TenantContext(tenant.Id, tenant.ExternalId, tenant.Name, userId, user.GetDisplayName(), granted.Role) { ApiTokenId = granted.TokenId })
             : new TenantAccessResult(AccessStatus.Forbidden);
     }
 
