@@ -21,9 +21,9 @@ public sealed class PostgreSqlRunStore : SqlRunStore
     protected override string InsertRunSql =>
         "INSERT INTO operation_runs (tenant_id, type, status, outcome, run_identity_hash, target, context_json,"
         + " total_count, processed_count, succeeded_count, failed_count, skipped_count, failure_total,"
-        + " initiator_user_id, initiator_name, created_at, updated_at, attempt, version, retry_of_run_id)"
+        + " initiator_user_id, initiator_name, created_at, updated_at, attempt, version, retry_of_run_id, trace_parent)"
         + " VALUES (@tenant_id, @type, 'Queued', 'Pending', @hash, @target, @context, 0, 0, 0, 0, 0, 0,"
-        + " @initiator_user_id, @initiator_name, @now, @now, 0, 1, @retry_of)"
+        + " @initiator_user_id, @initiator_name, @now, @now, 0, 1, @retry_of, @trace_parent)"
         + " ON CONFLICT (tenant_id, run_identity_hash) WHERE " + HubDbContext.ActiveRunFilter + " DO NOTHING RETURNING id";
 
     /// <summary>A data-modifying CTE: the event and the notification in one round trip.</summary>

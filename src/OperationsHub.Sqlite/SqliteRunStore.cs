@@ -22,9 +22,9 @@ public sealed class SqliteRunStore(IOptions<DatabaseOptions> options)
     protected override string InsertRunSql =>
         "INSERT INTO operation_runs (tenant_id, type, status, outcome, run_identity_hash, target, context_json,"
         + " total_count, processed_count, succeeded_count, failed_count, skipped_count, failure_total,"
-        + " initiator_user_id, initiator_name, created_at, updated_at, attempt, version, retry_of_run_id)"
+        + " initiator_user_id, initiator_name, created_at, updated_at, attempt, version, retry_of_run_id, trace_parent)"
         + " VALUES (@tenant_id, @type, 'Queued', 'Pending', @hash, @target, @context, 0, 0, 0, 0, 0, 0,"
-        + " @initiator_user_id, @initiator_name, @now, @now, 0, 1, @retry_of) RETURNING id";
+        + " @initiator_user_id, @initiator_name, @now, @now, 0, 1, @retry_of, @trace_parent) RETURNING id";
 
     protected override bool IsActiveIdentityConflict(Exception exception) =>
         exception is SqliteException { SqliteExtendedErrorCode: SqliteConstraintUnique };

@@ -11,6 +11,7 @@ using OperationsHub.Web.Features.Demo;
 using OperationsHub.Web.Features.Directory;
 using OperationsHub.Web.Features.Health;
 using OperationsHub.Web.Features.Security;
+using OperationsHub.Web.Features.Telemetry;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -22,6 +23,7 @@ builder.Services.AddHubDataProtection();
 builder.Services.AddHubWeb();
 builder.Services.AddDemo(builder.Configuration);
 builder.Services.AddHubHealthChecks();
+builder.Services.AddHubTelemetry(builder.Configuration);
 
 var app = builder.Build();
 

@@ -46,6 +46,23 @@ public sealed class RunDetailViewTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARunStartedWhileTracing_ShowsItsTraceId_WithoutALinkWhenNoViewerIsConfigured()
+    {
+        var traced = await _hub.CreateRunAsync(SampleOperations.Backup, RunStatus.Completed, RunOutcome.Succeeded);
+        await _hub.UpdateRunAsync(traced, r => r.TraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        var untraced = await _hub.CreateRunAsync(SampleOperations.Backup, RunStatus.Completed, RunOutcome.Succeeded);
+
+        var view = Render(traced);
+        var plain = Render(untraced);
+
+        view.WaitForAssertion(() => view.Find("[data-testid='trace-id']").TextContent.Trim().Should().Be("4bf92f3577b34da6a3ce929d0e0e4736"));
+        view.Find("[data-testid='trace-id'] code").Should().NotBeNull();
+        view.FindAll("[data-testid='trace-id'] a").Should().BeEmpty("Telemetry:TraceViewerUrl is not set");
+        plain.WaitForAssertion(() => plain.Find("h1").TextContent.Should().Contain($"#{untraced}"));
+        plain.FindAll("[data-testid='trace-id']").Should().BeEmpty("a run started while tracing was off has no trace");
+    }
+
+    [Fact]
     public async Task LiveSignal_ForTheRun_RerendersFromTheDatabase()
     {
         var runId = await _hub.CreateRunAsync(SampleOperations.Backup, RunStatus.Running, processed: 10, total: 100);

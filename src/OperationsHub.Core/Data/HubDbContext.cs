@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using OperationsHub.Core.Diagnostics;
 using OperationsHub.Core.Domain;
 
 namespace OperationsHub.Core.Data;
@@ -208,6 +209,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
             e.Property(r => r.InitiatorName).HasMaxLength(200);
             e.Property(r => r.Target).HasMaxLength(256);
             e.Property(r => r.LeaseOwner).HasMaxLength(128);
+            e.Property(r => r.TraceParent).HasMaxLength(HubTracing.MaxTraceParentLength);
             e.HasOne(r => r.Tenant).WithMany().HasForeignKey(r => r.TenantId).OnDelete(DeleteBehavior.Restrict);
             e.HasOne<HubUser>().WithMany().HasForeignKey(r => r.InitiatorUserId).OnDelete(DeleteBehavior.SetNull);
 

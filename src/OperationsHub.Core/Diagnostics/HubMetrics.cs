@@ -29,7 +29,7 @@ public sealed class HubMetrics
     internal void RunDeduped(string type) => _deduped.Add(1, new KeyValuePair<string, object?>("type", type));
 
     internal void RunCompleted(string type, RunOutcome outcome) => _completed.Add(
-        1, new KeyValuePair<string, object?>("type", type), new KeyValuePair<string, object?>("outcome", OutcomeTag(outcome)));
+        1, new KeyValuePair<string, object?>("type", type), new KeyValuePair<string, object?>("outcome", HubTracing.OutcomeName(outcome)));
 
     internal void QueueWait(string type, TimeSpan wait) =>
         _queueWait.Record(Math.Max(0, wait.TotalSeconds), new KeyValuePair<string, object?>("type", type));
@@ -37,14 +37,6 @@ public sealed class HubMetrics
     internal void RunDuration(string type, RunOutcome outcome, TimeSpan duration) => _duration.Record(
         Math.Max(0, duration.TotalSeconds),
         new KeyValuePair<string, object?>("type", type),
-        new KeyValuePair<string, object?>("outcome", OutcomeTag(outcome)));
+        new KeyValuePair<string, object?>("outcome", HubTracing.OutcomeName(outcome)));
 
-    private static string OutcomeTag(RunOutcome outcome) => outcome switch
-    {
-        RunOutcome.Succeeded => "succeeded",
-        RunOutcome.PartiallySucceeded => "partially_succeeded",
-        RunOutcome.Failed => "failed",
-        RunOutcome.Cancelled => "cancelled",
-        _ => "pending",
-    };
 }

@@ -73,6 +73,12 @@ public sealed class OperationRun
     /// <summary>The run this one retries (a retry is a new run, linked to the one it retries); null for a first run.</summary>
     public long? RetryOfRunId { get; set; }
 
+    /// <summary>
+    /// The W3C trace context (<c>traceparent</c>) of the span that started the run, when tracing was on: the worker's
+    /// execute span continues this trace, so one trace shows the request, the start, the claim and the work.
+    /// </summary>
+    public string? TraceParent { get; set; }
+
     /// <summary>Incremented by every write; carried by change signals so subscribers can drop stale ones.</summary>
     public int Version { get; set; }
 }

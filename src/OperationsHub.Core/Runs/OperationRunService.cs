@@ -67,13 +67,16 @@ public sealed partial class OperationRunService
 
         var hash = RunIdentity.ComputeHash(request.TenantId, request.Type, request.IdentityInputs);
         var context = SanitizeContext(request);
+        using var activity = HubTracing.StartRun(request.TenantId, request.Type);
+        var traceParent = HubTracing.TraceParentOf(activity);
 
         for (var attempt = 1; ; attempt++)
         {
-            var inserted = await _transitions.TryInsertQueuedAsync(request, descriptor, hash, context, cancellationToken);
+            var inserted = await _transitions.TryInsertQueuedAsync(request, descriptor, hash, context, traceParent, cancellationToken);
             if (inserted is not null)
             {
                 LogRunCreated(_logger, inserted.Id, request.Type, request.TenantId);
+                activity?.SetTag(HubTracing.RunIdTag, inserted.Id).SetTag(HubTracing.DedupedTag, false);
                 return new StartRunResult(await DispatchAsync(inserted, cancellationToken), Deduped: false);
             }
 
@@ -82,6 +85,7 @@ public sealed partial class OperationRunService
             {
                 _metrics.RunDeduped(request.Type);
                 LogRunDeduped(_logger, active.Id, request.Type, request.TenantId);
+                activity?.SetTag(HubTracing.RunIdTag, active.Id).SetTag(HubTracing.DedupedTag, true);
                 return new StartRunResult(active, Deduped: true);
             }
 

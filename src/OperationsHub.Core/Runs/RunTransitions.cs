@@ -29,14 +29,15 @@ internal sealed partial class RunTransitions(
     /// run of the same identity exists (nothing written).
     /// </summary>
     public async Task<RunSummary?> TryInsertQueuedAsync(
-        StartRunRequest request, OperationTypeDescriptor descriptor, string hash, RunContext context, CancellationToken ct)
+        StartRunRequest request, OperationTypeDescriptor descriptor, string hash, RunContext context, string? traceParent,
+        CancellationToken ct)
     {
         var now = UtcNow;
         var initiatorName = request.Initiator is null ? null : Sanitizer.SanitizeText(request.Initiator.DisplayName, 200);
         var by = initiatorName is null ? "by the system" : $"by {initiatorName}";
         var target = context.Target;
         var run = new NewRun(request.TenantId, request.Type, hash, target, RunJson.SerializeContext(context),
-            request.Initiator?.UserId, initiatorName, now, request.RetryOfRunId);
+            request.Initiator?.UserId, initiatorName, now, request.RetryOfRunId, traceParent);
         var retryOf = request.RetryOfRunId is { } earlier
             ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $" as a retry of #{earlier}")
             : "";
@@ -61,10 +62,17 @@ internal sealed partial class RunTransitions(
     /// Queued -> Running, taking a lease for <paramref name="owner"/>. Only a run of a registered type can be claimed;
     /// the caller looks at a refused claim to tell "someone else has it" from "nobody can run it".
     /// </summary>
-    public Task<RunRow?> TryClaimAsync(long runId, string owner, TimeSpan lease, CancellationToken ct)
+    public async Task<RunRow?> TryClaimAsync(long runId, string owner, TimeSpan lease, CancellationToken ct)
     {
+        var began = DateTimeOffset.UtcNow;
         var now = UtcNow;
-        return ApplyAsync(new RunTransition.Claim(runId, now, owner, now + lease, registry.Types), Started, ct);
+        var row = await ApplyAsync(new RunTransition.Claim(runId, now, owner, now + lease, registry.Types), Started, ct);
+        if (row is not null)
+        {
+            HubTracing.Claimed([row], owner, began);
+        }
+
+        return row;
     }
 
     /// <summary>
@@ -73,12 +81,15 @@ internal sealed partial class RunTransitions(
     /// </summary>
     public async Task<IReadOnlyList<RunRow>> TryClaimBatchAsync(string owner, TimeSpan lease, int limit, CancellationToken ct)
     {
+        var began = DateTimeOffset.UtcNow;
         var now = UtcNow;
         var rows = await store.ClaimAsync(new RunClaim(owner, now, now + lease, registry.Types, limit), Started, ct);
         foreach (var row in rows)
         {
             Committed(row);
         }
+
+        HubTracing.Claimed(rows, owner, began);
 
         return rows;
     }

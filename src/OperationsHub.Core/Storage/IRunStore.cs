@@ -87,7 +87,8 @@ public sealed record NewRun(
     long? InitiatorUserId,
     string? InitiatorName,
     DateTime Now,
-    long? RetryOfRunId = null);
+    long? RetryOfRunId = null,
+    string? TraceParent = null);
 
 /// <summary>A batch claim: up to <paramref name="Limit"/> queued runs of <paramref name="Types"/> for <paramref name="Owner"/>.</summary>
 public sealed record RunClaim(string Owner, DateTime Now, DateTime LeaseExpiresAt, IReadOnlyList<string> Types, int Limit);
@@ -142,7 +143,8 @@ public sealed record RunRow(
     DateTime CreatedAt,
     DateTime? StartedAt,
     string ContextJson,
-    RunCounts Counts);
+    RunCounts Counts,
+    string? TraceParent = null);
 
 /// <summary>
 /// A lease renewal, with progress when it moved, and with the failures recorded so far when they changed (so a

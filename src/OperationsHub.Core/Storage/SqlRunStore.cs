@@ -15,7 +15,7 @@ public abstract class SqlRunStore : IRunStore, IDisposable
 {
     private const string Returning =
         " RETURNING id, tenant_id, type, initiator_user_id, status, outcome, attempt, version, created_at, started_at,"
-        + " context_json, total_count, processed_count, succeeded_count, failed_count, skipped_count";
+        + " context_json, total_count, processed_count, succeeded_count, failed_count, skipped_count, trace_parent";
 
     private const string ClaimSet =
         "UPDATE operation_runs SET status = 'Running', started_at = @now, attempt = attempt + 1,"
@@ -135,6 +135,7 @@ public abstract class SqlRunStore : IRunStore, IDisposable
                 .With("@initiator_user_id", run.InitiatorUserId)
                 .With("@initiator_name", run.InitiatorName)
                 .With("@retry_of", run.RetryOfRunId)
+                .With("@trace_parent", run.TraceParent)
                 .With("@now", run.Now);
             if (fused is not null)
             {
@@ -496,7 +497,8 @@ public abstract class SqlRunStore : IRunStore, IDisposable
         Utc(r.GetDateTime(8)),
         r.IsDBNull(9) ? null : Utc(r.GetDateTime(9)),
         r.GetString(10),
-        new RunCounts(r.GetInt32(11), r.GetInt32(12), r.GetInt32(13), r.GetInt32(14), r.GetInt32(15)));
+        new RunCounts(r.GetInt32(11), r.GetInt32(12), r.GetInt32(13), r.GetInt32(14), r.GetInt32(15)),
+        r.IsDBNull(16) ? null : r.GetString(16));
 
     private static DateTime Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc);
 }

@@ -49,6 +49,7 @@ internal sealed partial class RunExecutor(
     {
         ArgumentNullException.ThrowIfNull(run);
         var runId = run.RunId;
+        using var activity = HubTracing.Execute(run, identity.Name);
         metrics.QueueWait(run.Type, (run.StartedAt ?? run.CreatedAt) - run.CreatedAt);
         LogClaimed(logger, runId, run.Type, run.Attempt);
         var startedAt = time.GetTimestamp();
@@ -80,6 +81,7 @@ internal sealed partial class RunExecutor(
             await FlushLogAsync(run, context, CancellationToken.None);
         }
 
+        HubTracing.Ended(activity, outcome, context.Failures.Count > 0 ? context.Failures[0].Code : null);
         if (outcome is not { } final)
         {
             if (!signals.LeaseLost)

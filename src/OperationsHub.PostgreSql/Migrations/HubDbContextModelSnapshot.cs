@@ -581,6 +581,11 @@ namespace OperationsHub.PostgreSql.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("total_count");
 
+                    b.Property<string>("TraceParent")
+                        .HasMaxLength(55)
+                        .HasColumnType("character varying(55)")
+                        .HasColumnName("trace_parent");
+
                     b.Property<string>("Type")
                         .IsRequired()
                         .HasMaxLength(64)

@@ -557,6 +557,11 @@ namespace OperationsHub.Sqlite.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("total_count");
 
+                    b.Property<string>("TraceParent")
+                        .HasMaxLength(55)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("trace_parent");
+
                     b.Property<string>("Type")
                         .IsRequired()
                         .HasMaxLength(64)

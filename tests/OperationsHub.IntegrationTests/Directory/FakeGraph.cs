@@ -1,12 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using OperationsHub.IntegrationTests.Infrastructure;
 
 namespace OperationsHub.IntegrationTests.DirectoryFeature;
 
@@ -91,16 +87,10 @@ public sealed class FakeGraph : IAsyncDisposable
 
     public static async Task<FakeGraph> StartAsync(CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
         FakeGraph? graph = null;
         // Assigned once the port is known; no client can reach the fake before it learns the port from here.
-        app.Run(context => graph!.HandleAsync(context));
-        await app.StartAsync(cancellationToken);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        graph = new FakeGraph(app, new Uri(address.TrimEnd('/') + "/"));
+        var (app, origin) = await LoopbackServer.StartAsync(context => graph!.HandleAsync(context), cancellationToken);
+        graph = new FakeGraph(app, origin);
         return graph;
     }
 

@@ -29,6 +29,9 @@ public sealed record RunDetailResource : RunResource
 
     /// <summary>The runs that retry this one, newest first.</summary>
     public IReadOnlyList<long> RetriedAs { get; init; } = [];
+
+    /// <summary>The OpenTelemetry trace the run was started in (32 hex), when the hub exports traces; null otherwise.</summary>
+    public string? TraceId { get; init; }
 }
 
 public sealed record RunFailureResource(string Code, string Message, string? Item);

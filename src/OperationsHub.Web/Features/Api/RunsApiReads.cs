@@ -132,6 +132,7 @@ internal static partial class RunsApi
             Failures = [.. details.Failures.Select(f => new RunFailureResource(f.Code, f.Message, f.Item))],
             Timeline = [.. details.Events.Select(e => new RunEventResource(e.Kind, e.Message, e.At))],
             RetriedAs = [.. details.RetriedAs.Select(r => r.Id)],
+            TraceId = details.TraceId,
         });
     }
 

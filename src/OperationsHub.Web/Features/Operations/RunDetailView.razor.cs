@@ -65,6 +65,9 @@ public sealed partial class RunDetailView
     [Inject]
     private Microsoft.Extensions.Options.IOptions<OperationsHub.Core.Worker.WorkerOptions> Worker { get; set; } = default!;
 
+    [Inject]
+    private Microsoft.Extensions.Options.IOptions<Telemetry.TelemetryOptions> Telemetry { get; set; } = default!;
+
     private bool CanCancel => _details is { Run.Status: not RunStatus.Completed, CancelRequestedAt: null }
         && TenantPermissions.CanCancelRun(Tenant.Role);
 

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using OperationsHub.Core.Data;
+using OperationsHub.Core.Diagnostics;
 using OperationsHub.Core.Domain;
 using OperationsHub.Core.Operations;
 using OperationsHub.Core.Runs;
@@ -53,6 +54,9 @@ public sealed record RunDetails(
     /// <summary>Why "retry failed items" is not offered for this run; null when it is.</summary>
     public string? FailedItemsRetryRefusal { get; init; }
 
+    /// <summary>The trace the run was started in (32 hex), when tracing was on; its worker spans continue it.</summary>
+    public string? TraceId { get; init; }
+
     /// <summary>Whether the run's type is one the hub retries (registered, and not the engine's own like bulk actions).</summary>
     public bool Retryable { get; init; }
 }
@@ -97,6 +101,7 @@ public sealed class RunQueries(IDbContextFactory<HubDbContext> dbFactory, Operat
             FailedItemsRetryRefusal = OperationRunService.FailedItemsRefusal(
                 run.Outcome, run.FailedCount, run.FailureTotal, failures, descriptor?.RetriesFailedItems == true),
             Retryable = descriptor is { Internal: false },
+            TraceId = HubTracing.TraceIdOf(run.TraceParent),
         };
     }
 
