@@ -8,6 +8,7 @@ using OperationsHub.Core.Feed;
 using OperationsHub.Core.Operations;
 using OperationsHub.Core.Runs;
 using OperationsHub.Core.Storage;
+using OperationsHub.Core.Webhooks;
 using OperationsHub.Core.Worker;
 using Quartz;
 
@@ -39,6 +40,14 @@ public static class OperationsHubServiceCollectionExtensions
         services.AddOptions<BulkActionOptions>().BindConfiguration(BulkActionOptions.SectionName)
             .Validate(o => o.MaxRuns is >= 1 and <= 100_000, "BulkActions:MaxRuns must be between 1 and 100000.").ValidateOnStart();
 
+        services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<WebhookOptions>, ValidateWebhookOptions>();
+        services.AddDataProtection();
+        services.AddSingleton<WebhookSecrets>();
+        services.AddSingleton<WebhookSender>();
+        services.AddHttpClient(WebhookSender.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan) // each request has its own
+            .ConfigurePrimaryHttpMessageHandler(sp => WebhookSender.CreateHandler(sp.GetRequiredService<IOptions<WebhookOptions>>()));
+
         services.AddSingleton<HubMetrics>();
         services.AddSingleton<OperationTypeRegistry>();
         // One node's feed; a provider that relays changes between nodes (PostgreSQL) registers its own first.
@@ -62,16 +71,19 @@ public static class OperationsHubServiceCollectionExtensions
         // Bulk actions are runs of the engine's own type, on every node that runs the worker.
         services.AddOperationType<BulkActionHandler>(BulkActions.Descriptor);
 
-        // Quartz hosts three jobs: the worker (one long-running job that claims runs from the database and executes
+        // Quartz hosts four jobs: the webhook sender, the worker (one long-running job that claims runs from the database and executes
         // them on the thread pool, up to Worker:MaxConcurrency at once), recovery and retention.
         var worker = configuration.GetSection(WorkerOptions.SectionName).Get<WorkerOptions>() ?? new WorkerOptions();
         services.AddQuartz(q =>
         {
             q.ConfigureScheduler(s => s.InstanceName = "OperationsHub");
             q.UseInMemoryStore();
-            q.UseDefaultThreadPool(tp => tp.MaxConcurrency = 3);
+            q.UseDefaultThreadPool(tp => tp.MaxConcurrency = 4);
             q.AddJob<WorkerJob>(j => j.WithIdentity(WorkerJob.Key).StoreDurably());
             q.AddTrigger(t => t.WithIdentity("worker", "operationshub").ForJob(WorkerJob.Key).StartNow());
+            // The webhook sender: one long-running job like the worker, sending the outbox the lifecycle writes.
+            q.AddJob<WebhookJob>(j => j.WithIdentity(WebhookJob.Key).StoreDurably());
+            q.AddTrigger(t => t.WithIdentity("webhooks", "operationshub").ForJob(WebhookJob.Key).StartNow());
             q.AddJob<RecoveryJob>(j => j.WithIdentity(RecoveryJob.Key).StoreDurably());
             q.AddTrigger((sp, t) => t
                 .WithIdentity("recovery", "operationshub")

@@ -29,6 +29,7 @@ internal static class WebServiceCollectionExtensions
         services.AddSingleton<RunLogQueries>();
         services.AddSingleton<UserPreferences>();
         services.AddSingleton<Features.ApiTokens.ApiTokenCommands>();
+        services.AddSingleton<Features.Webhooks.WebhookCommands>();
         Features.Api.ApiDocument.AddHubOpenApi(services);
         return services;
     }

@@ -2,6 +2,10 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using OperationsHub.Core.Data;
+using OperationsHub.Core.Domain;
 using OperationsHub.IntegrationTests.Infrastructure;
 
 namespace OperationsHub.IntegrationTests;
@@ -160,6 +164,72 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Add("POST", Bulk, 422, () => Json(owner, "/api/t/alpha/operations/bulk", new { action = "delete", ids = new[] { queued }, expectedCount = 1 }));
         BodyRefusals(Bulk, "/api/t/alpha/operations/bulk");
         Shared("POST", Bulk, (c, u) => Json(c, u, new { action = "cancel", ids = new[] { world.AlphaRunId }, expectedCount = 1 }), "/api/t/alpha/operations/bulk");
+
+        // Webhooks: registered by the owner; the shared refusals are decided before a webhook or delivery is looked up.
+        const string Hooks = "/api/t/{tenantExternalId}/webhooks";
+        const string Hook = "/api/t/{tenantExternalId}/webhooks/{webhookId}";
+        const string Deliveries = "/api/t/{tenantExternalId}/webhooks/{webhookId}/deliveries";
+        const string Delivery = "/api/t/{tenantExternalId}/webhooks/{webhookId}/deliveries/{deliveryId}";
+        const string Resend = "/api/t/{tenantExternalId}/webhooks/{webhookId}/deliveries/{deliveryId}/resend";
+        long hook = 0;
+        long delivery = 0;
+        object Registration(string name) => new { name, url = "https://hooks.example.com/" + name, events = new[] { "run.queued", "run.completed" } };
+        Add("POST", Hooks, 201, async () =>
+        {
+            var created = await Json(owner, "/api/t/alpha/webhooks", Registration("openapi"));
+            hook = JsonDocument.Parse(await created.Content.ReadAsStringAsync(Ct)).RootElement.GetProperty("webhook").GetProperty("id").GetInt64();
+            return created;
+        });
+        Add("POST", Hooks, 422, () => Json(owner, "/api/t/alpha/webhooks", new { name = "x", url = "https://169.254.169.254/", events = new[] { "run.completed" } }));
+        BodyRefusals(Hooks, "/api/t/alpha/webhooks");
+        Shared("POST", Hooks, (c, u) => Json(c, u, Registration("shared")), "/api/t/alpha/webhooks");
+
+        Add("GET", Hooks, 200, () => owner.GetAsync("/api/t/alpha/webhooks", Ct));
+        Shared("GET", Hooks, (c, u) => c.GetAsync(u, Ct), "/api/t/alpha/webhooks");
+        Add("GET", Hook, 200, () => owner.GetAsync($"/api/t/alpha/webhooks/{hook}", Ct));
+        Shared("GET", Hook, (c, u) => c.GetAsync(u, Ct), "/api/t/alpha/webhooks/1");
+
+        Add("GET", Deliveries, 200, async () =>
+        {
+            // A start writes the queued event's delivery in its own commit (the sender is off here, so it stays pending).
+            (await Json(op, "/api/t/alpha/operations", new { type = "inventory_sync", target = "OpenAPI webhook" })).Dispose();
+            var listed = await owner.GetAsync($"/api/t/alpha/webhooks/{hook}/deliveries", Ct);
+            delivery = JsonDocument.Parse(await listed.Content.ReadAsStringAsync(Ct)).RootElement[0].GetProperty("id").GetInt64();
+            return listed;
+        });
+        Add("GET", Deliveries, 422, () => owner.GetAsync($"/api/t/alpha/webhooks/{hook}/deliveries?limit=0", Ct));
+        Shared("GET", Deliveries, (c, u) => c.GetAsync(u, Ct), "/api/t/alpha/webhooks/1/deliveries");
+        Add("GET", Delivery, 200, () => owner.GetAsync($"/api/t/alpha/webhooks/{hook}/deliveries/{delivery}", Ct));
+        Shared("GET", Delivery, (c, u) => c.GetAsync(u, Ct), "/api/t/alpha/webhooks/1/deliveries/1");
+
+        Add("POST", Resend, 202, async () =>
+        {
+            // As the sender would have: delivered (only a delivered or failed delivery can be re-sent).
+            var dbFactory = _app.Services.GetRequiredService<IDbContextFactory<HubDbContext>>();
+            await using (var db = await dbFactory.CreateDbContextAsync(Ct))
+            {
+                await db.WebhookDeliveries.Where(d => d.Id == delivery)
+                    .ExecuteUpdateAsync(u => u.SetProperty(d => d.Status, WebhookDeliveryStatus.Delivered).SetProperty(d => d.Attempts, 1), Ct);
+            }
+
+            return await owner.PostAsync($"/api/t/alpha/webhooks/{hook}/deliveries/{delivery}/resend", null, Ct);
+        });
+        Add("POST", Resend, 409, () => owner.PostAsync($"/api/t/alpha/webhooks/{hook}/deliveries/{delivery}/resend", null, Ct));
+        Shared("POST", Resend, (c, u) => c.PostAsync(u, null, Ct), "/api/t/alpha/webhooks/1/deliveries/1/resend");
+
+        Add("POST", Hooks, 409, async () =>
+        {
+            // A tenant has at most 20 webhooks: fill up to the limit, then one more.
+            for (var i = 1; i < 20; i++)
+            {
+                (await Json(owner, "/api/t/alpha/webhooks", Registration($"filler-{i}"))).Dispose();
+            }
+
+            return await Json(owner, "/api/t/alpha/webhooks", Registration("one-too-many"));
+        });
+
+        Add("DELETE", Hook, 204, () => owner.DeleteAsync($"/api/t/alpha/webhooks/{hook}", Ct));
+        Shared("DELETE", Hook, (c, u) => c.DeleteAsync(u, Ct), "/api/t/alpha/webhooks/1");
         return list;
     }
 }

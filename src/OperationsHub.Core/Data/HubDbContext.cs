@@ -44,6 +44,12 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
 
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
 
+    public DbSet<WebhookEndpoint> WebhookEndpoints => Set<WebhookEndpoint>();
+
+    public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
+
+    public DbSet<WebhookAttempt> WebhookAttempts => Set<WebhookAttempt>();
+
     /// <summary>
     /// The ASP.NET Core Data Protection key ring, shared by every node on this database: a sign-in cookie or an
     /// antiforgery token one node protected, another unprotects.
@@ -59,6 +65,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
         configurationBuilder.Properties<RunLogLevel>().HaveConversion<string>().HaveMaxLength(16);
         configurationBuilder.Properties<DirectoryGroupKind>().HaveConversion<string>().HaveMaxLength(16);
         configurationBuilder.Properties<ThemePreference>().HaveConversion<string>().HaveMaxLength(16);
+        configurationBuilder.Properties<WebhookDeliveryStatus>().HaveConversion<string>().HaveMaxLength(16);
         configurationBuilder.Properties<SessionEndReason>().HaveConversion<string>().HaveMaxLength(16);
         configurationBuilder.Properties<SessionEndReason?>().HaveConversion<string>().HaveMaxLength(16);
         // Every timestamp is UTC; SQLite hands DateTime back as Unspecified, so say so on the way out.
@@ -143,6 +150,47 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
             // trail can name a token plainly.
             e.HasIndex(t => t.SecretHash).IsUnique().HasDatabaseName("ux_api_tokens_secret_hash");
             e.HasIndex(t => new { t.TenantId, t.Name }).IsUnique().HasDatabaseName("ux_api_tokens_tenant_name");
+        });
+
+        modelBuilder.Entity<WebhookEndpoint>(e =>
+        {
+            e.ToTable("webhook_endpoints");
+            e.Property(w => w.Name).HasMaxLength(WebhookEndpoint.MaxNameLength);
+            e.Property(w => w.Url).HasMaxLength(WebhookEndpoint.MaxUrlLength);
+            e.Property(w => w.ProtectedSecret).HasMaxLength(1024);
+            e.Property(w => w.SecretHint).HasMaxLength(16);
+            // Flags, so the outbox insert can test them in SQL (events & @bit).
+            e.Property(w => w.Events).HasConversion<int>();
+            e.Property(w => w.TypeFilter).HasMaxLength(2048);
+            e.Property(w => w.OutcomeFilter).HasMaxLength(128);
+            e.HasOne<Tenant>().WithMany().HasForeignKey(w => w.TenantId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<HubUser>().WithMany().HasForeignKey(w => w.CreatedByUserId).OnDelete(DeleteBehavior.SetNull);
+            // Every lifecycle write that can raise an event looks up the tenant's endpoints.
+            e.HasIndex(w => w.TenantId).HasDatabaseName("ix_webhook_endpoints_tenant");
+            e.HasIndex(w => new { w.TenantId, w.Name }).IsUnique().HasDatabaseName("ux_webhook_endpoints_tenant_name");
+        });
+
+        modelBuilder.Entity<WebhookDelivery>(e =>
+        {
+            e.ToTable("webhook_deliveries");
+            e.Property(d => d.Event).HasMaxLength(32);
+            e.Property(d => d.ClaimedBy).HasMaxLength(128);
+            e.Property(d => d.LastError).HasMaxLength(WebhookAttempt.MaxErrorLength);
+            e.HasOne<WebhookEndpoint>().WithMany().HasForeignKey(d => d.EndpointId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<OperationRun>().WithMany().HasForeignKey(d => d.RunId).OnDelete(DeleteBehavior.Cascade);
+            // The sender takes what is due, oldest first; only pending rows are in the index.
+            e.HasIndex(d => d.NextAttemptAt).HasFilter("status = 'Pending'").HasDatabaseName("ix_webhook_deliveries_due");
+            // The delivery log reads an endpoint's newest first.
+            e.HasIndex(d => new { d.EndpointId, d.Id }).HasDatabaseName("ix_webhook_deliveries_endpoint");
+            e.HasIndex(d => d.RunId).HasDatabaseName("ix_webhook_deliveries_run");
+        });
+
+        modelBuilder.Entity<WebhookAttempt>(e =>
+        {
+            e.ToTable("webhook_attempts");
+            e.Property(a => a.Error).HasMaxLength(WebhookAttempt.MaxErrorLength);
+            e.HasOne<WebhookDelivery>().WithMany().HasForeignKey(a => a.DeliveryId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(a => a.DeliveryId).HasDatabaseName("ix_webhook_attempts_delivery");
         });
 
         modelBuilder.Entity<AuditEvent>(e =>

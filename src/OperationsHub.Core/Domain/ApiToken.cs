@@ -68,4 +68,7 @@ public static class AuditActions
 {
     public const string ApiTokenCreated = "api_token.created";
     public const string ApiTokenRevoked = "api_token.revoked";
+    public const string WebhookCreated = "webhook.created";
+    public const string WebhookDeleted = "webhook.deleted";
+    public const string WebhookDeliveryResent = "webhook.delivery_resent";
 }

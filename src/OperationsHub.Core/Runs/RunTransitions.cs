@@ -5,6 +5,7 @@ using OperationsHub.Core.Feed;
 using OperationsHub.Core.Operations;
 using OperationsHub.Core.Sanitization;
 using OperationsHub.Core.Storage;
+using OperationsHub.Core.Webhooks;
 
 namespace OperationsHub.Core.Runs;
 
@@ -47,7 +48,9 @@ internal sealed partial class RunTransitions(
             request.Initiator is { } initiator
                 ? new RunNotice(initiator.UserId, request.TenantId, NotificationKinds.Queued, RunOutcome.Pending,
                     RunTexts.QueuedTitle(descriptor.DisplayName), target is null ? "Queued." : $"Queued for {target}.")
-                : null), ct);
+                : null,
+            new RunHook(request.TenantId, WebhookEvents.Queued, request.Type, RunOutcome.Pending,
+                WebhookPayloads.Snapshot(request.Type, RunStatus.Queued, RunOutcome.Pending, default, now, null, null))), ct);
         if (id is not { } runId)
         {
             return null;
@@ -249,14 +252,19 @@ internal sealed partial class RunTransitions(
     private RunEffects Failed(RunRow row, RunFailure failure) =>
         Terminal(row, $"Completed: failed. {failure.Code}: {failure.Message}", $"{failure.Code}: {failure.Message}");
 
-    /// <summary>A terminal transition's effects: its event, and the initiator's notification (system runs notify nobody).</summary>
+    /// <summary>
+    /// A terminal transition's effects: its event, the initiator's notification (system runs notify nobody), and the
+    /// "completed" webhook event.
+    /// </summary>
     private RunEffects Terminal(RunRow row, string eventMessage, string notifyBody) => new(
         RunEventKinds.Completed,
         eventMessage,
         row.InitiatorUserId is { } userId
             ? new RunNotice(userId, row.TenantId, NotificationKinds.Completed, row.Outcome,
                 RunTexts.CompletedTitle(registry.DisplayNameOf(row.Type), row.Outcome), notifyBody)
-            : null);
+            : null,
+        new RunHook(row.TenantId, WebhookEvents.Completed, row.Type, row.Outcome,
+            WebhookPayloads.Snapshot(row.Type, RunStatus.Completed, row.Outcome, row.Counts, row.CreatedAt, row.StartedAt, UtcNow)));
 
     [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Run {RunId} failed: unknown operation type '{Type}'")]
     private static partial void LogUnknownType(ILogger logger, long runId, string type);

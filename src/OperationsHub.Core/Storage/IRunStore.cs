@@ -124,8 +124,18 @@ public abstract record RunTransition(long RunId, DateTime Now)
     public sealed record RequestCancel(long RunId, DateTime Now) : RunTransition(RunId, Now);
 }
 
-/// <summary>What a write adds beside the run row: a timeline event, and the initiator's notification where due.</summary>
-public sealed record RunEffects(string EventKind, string EventMessage, RunNotice? Notification = null);
+/// <summary>
+/// What a write adds beside the run row: a timeline event, the initiator's notification where due, and the webhook
+/// event the tenant's endpoints may hear (an outbox row per endpoint whose filters match, in the same commit).
+/// </summary>
+public sealed record RunEffects(string EventKind, string EventMessage, RunNotice? Notification = null, RunHook? Hook = null);
+
+/// <summary>
+/// A run event for the tenant's webhooks: <paramref name="Event"/> (queued or completed) of a run of
+/// <paramref name="Type"/> that ended <paramref name="Outcome"/>, with the run as the event saw it
+/// (<paramref name="PayloadJson"/>, without the run's id, which the outbox row carries).
+/// </summary>
+public sealed record RunHook(long TenantId, WebhookEvents Event, string Type, RunOutcome Outcome, string PayloadJson);
 
 /// <summary>A notification row for <paramref name="UserId"/> about the run being written.</summary>
 public sealed record RunNotice(long UserId, long TenantId, string Kind, RunOutcome Outcome, string Title, string Body);

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using OperationsHub.Core.Domain;
 using OperationsHub.Core.Runs;
+using OperationsHub.Core.Webhooks;
 
 namespace OperationsHub.Core.Storage;
 
@@ -162,6 +163,10 @@ public abstract class SqlRunStore : IRunStore, IDisposable
             {
                 WriteEffects(session, runId, effects, run.Now);
             }
+            else
+            {
+                WriteHook(session, runId, effects.Hook, run.Now);
+            }
 
             return runId;
         }, cancellationToken);
@@ -238,6 +243,10 @@ public abstract class SqlRunStore : IRunStore, IDisposable
             if (!fused)
             {
                 WriteEffects(session, row.RunId, known ?? computed!(row), transition.Now);
+            }
+            else
+            {
+                WriteHook(session, row.RunId, known!.Hook, transition.Now);
             }
 
             return row;
@@ -334,6 +343,8 @@ public abstract class SqlRunStore : IRunStore, IDisposable
             "DELETE FROM operation_run_events WHERE " + InList("run_id", "@ids"),
             "DELETE FROM run_log_lines WHERE " + InList("run_id", "@ids"),
             "DELETE FROM user_notifications WHERE " + InList("run_id", "@ids"),
+            "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE " + InList("run_id", "@ids") + ")",
+            "DELETE FROM webhook_deliveries WHERE " + InList("run_id", "@ids"),
             "DELETE FROM operation_runs WHERE status = 'Completed' AND " + InList("id", "@ids"),
         ];
         return Writer.WriteAsync<IReadOnlyList<PrunedRun>>(session =>
@@ -458,11 +469,43 @@ public abstract class SqlRunStore : IRunStore, IDisposable
     /// </summary>
     protected virtual string? InsertEventAndNotificationSql => null;
 
-    /// <summary>Writes a run's timeline event and, when it has one, its notification.</summary>
+    /// <summary>
+    /// The outbox: one pending delivery per endpoint of the tenant that is on, hears this event, and whose type and
+    /// (for completions) outcome filters match. Filters are stored as <c>,a,b,</c>; LIKE with an escape keeps a
+    /// type's underscore literal.
+    /// </summary>
+    private const string InsertDeliveriesSql =
+        "INSERT INTO webhook_deliveries (endpoint_id, tenant_id, run_id, event, payload_json, status, attempts, next_attempt_at, created_at)"
+        + " SELECT id, tenant_id, @w_run, @w_event, @w_payload, 'Pending', 0, @w_at, @w_at FROM webhook_endpoints"
+        + " WHERE tenant_id = @w_tenant AND disabled_at IS NULL AND (events & @w_bit) <> 0"
+        + " AND (type_filter IS NULL OR type_filter LIKE @w_type ESCAPE '\\')"
+        + " AND (@w_bit = 1 OR outcome_filter IS NULL OR outcome_filter LIKE @w_outcome ESCAPE '\\')";
+
+    /// <summary>Writes the outbox rows of <paramref name="hook"/>, when the write raised one.</summary>
+    private static void WriteHook(WriteSession session, long runId, RunHook? hook, DateTime at)
+    {
+        if (hook is null)
+        {
+            return;
+        }
+
+        session.Command(InsertDeliveriesSql)
+            .With("@w_run", runId).With("@w_tenant", hook.TenantId).With("@w_bit", (int)hook.Event)
+            .With("@w_event", WebhookEventNames.Of(hook.Event)).With("@w_payload", hook.PayloadJson).With("@w_at", at)
+            .With("@w_type", "%," + LikeLiteral(hook.Type) + ",%").With("@w_outcome", "%," + hook.Outcome + ",%")
+            .ExecuteNonQuery();
+    }
+
+    private static string LikeLiteral(string value) =>
+        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal)
+            .Replace("_", "\\_", StringComparison.Ordinal);
+
+    /// <summary>Writes a run's timeline event, its notification when it has one, and its webhook outbox rows.</summary>
     protected void WriteEffects(WriteSession session, long runId, RunEffects effects, DateTime at)
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(effects);
+        WriteHook(session, runId, effects.Hook, at);
         if (effects.Notification is { } n && InsertEventAndNotificationSql is { } both)
         {
             session.Command(both)

@@ -67,6 +67,7 @@ public sealed class HubComponentContext : IAsyncDisposable
         services.AddSingleton<BulkCommands>();
         services.AddSingleton<RunLogQueries>();
         services.AddSingleton<OperationsHub.Web.Features.ApiTokens.ApiTokenCommands>();
+        services.AddSingleton<OperationsHub.Web.Features.Webhooks.WebhookCommands>();
         services.AddScoped<CircuitConnection>();
         services.AddSingleton<OperationsHub.Web.Features.Live.SharedReads>();
         services.AddSingleton<OperationsHub.Web.Features.Notifications.NotificationQueries>();

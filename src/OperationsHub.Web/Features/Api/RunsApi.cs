@@ -156,6 +156,8 @@ internal static partial class RunsApi
             .WithBodyRefusals()
             .ProducesProblem(StatusCodes.Status409Conflict);
 
+        MapWebhooks(tenantApi);
+
         // The whole log of a run as text, for the run page's Download link: a page of the hub (signed-in cookie; a
         // sign-in redirect when anonymous, 403 for another tenant's run), read and written as it streams.
         endpoints.MapGet("/admin/t/{tenantExternalId}/operations/{operationRunId}/log.txt", DownloadLogAsync).RequireAuthorization()

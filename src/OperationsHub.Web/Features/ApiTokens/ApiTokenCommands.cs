@@ -108,7 +108,7 @@ public sealed class ApiTokenCommands(TenantAccess access, IDbContextFactory<HubD
         }
 
         db.ApiTokens.Add(token);
-        db.AuditEvents.Add(Audit(tenant, now, AuditActions.ApiTokenCreated,
+        db.AuditEvents.Add(TenantAudit.Event(tenant, now, AuditActions.ApiTokenCreated,
             $"Created API token '{cleanName}' ({role}, expires {Day(token.ExpiresAt)})."));
         try
         {
@@ -148,23 +148,13 @@ public sealed class ApiTokenCommands(TenantAccess access, IDbContextFactory<HubD
         var now = time.GetUtcNow().UtcDateTime;
         token.RevokedAt = now;
         token.RevokedBy = Sanitizer.SanitizeText(tenant!.UserName, 200);
-        db.AuditEvents.Add(Audit(tenant, now, AuditActions.ApiTokenRevoked, $"Revoked API token '{token.Name}' ({token.Role})."));
+        db.AuditEvents.Add(TenantAudit.Event(tenant, now, AuditActions.ApiTokenRevoked, $"Revoked API token '{token.Name}' ({token.Role})."));
         await db.SaveChangesAsync(ct);
         return new(CommandStatus.Ok, true);
     }
 
     private static CommandResult<CreatedApiToken> NameTaken(string name) =>
         new(CommandStatus.Invalid, Message: $"This tenant has a token named \"{name}\" already; choose another name.", Field: "name");
-
-    private static AuditEvent Audit(TenantContext tenant, DateTime now, string action, string detail) => new()
-    {
-        TenantId = tenant.TenantId,
-        At = now,
-        ActorUserId = tenant.UserId,
-        ActorName = Sanitizer.SanitizeText(tenant.UserName, 200),
-        Action = action,
-        Detail = Sanitizer.SanitizeText(detail, 1000),
-    };
 
     private static string Day(DateTime at) => at.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 

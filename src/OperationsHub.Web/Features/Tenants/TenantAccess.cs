@@ -49,6 +49,12 @@ public static class TenantPermissions
 
     /// <summary>Managers and owners create and revoke the tenant's API tokens (each with at most their own role).</summary>
     public static bool CanManageApiTokens(TenantRole role) => role >= TenantRole.Manager;
+
+    /// <summary>Owners register, delete and re-send the tenant's webhooks (they decide where its run events go).</summary>
+    public static bool CanManageWebhooks(TenantRole role) => role == TenantRole.Owner;
+
+    /// <summary>Managers and owners see the webhooks and their delivery log (never a secret).</summary>
+    public static bool CanViewWebhooks(TenantRole role) => role >= TenantRole.Manager;
 }
 
 /// <summary>
