@@ -21,7 +21,7 @@ namespace OperationsHub.IntegrationTests;
 /// mapped to hub roles in the tenants linked to the token's directory. A daemon gets its token from the authority's
 /// token endpoint with the client credentials grant, exactly as it would from Entra ID.
 /// </summary>
-public sealed class EntraApiTests : IAsyncLifetime
+public abstract class EntraApiTests(TestProvider provider) : IAsyncLifetime
 {
     private const string HubClientId = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
     private const string OtherDirectory = "99999999-8888-7777-6666-555555555555";
@@ -36,7 +36,7 @@ public sealed class EntraApiTests : IAsyncLifetime
         _authority.RegisterClient("operator-daemon", "s3cret-operator", "sp-operator", "OperationsHub.Operator");
         _authority.RegisterClient("reader-daemon", "s3cret-reader", "sp-reader", "OperationsHub.Reader");
         _authority.RegisterClient("roleless-daemon", "s3cret-roleless", "sp-roleless", "Something.Else");
-        _app = new EntraApiFactory(_authority);
+        _app = new EntraApiFactory(_authority, provider);
         await _app.InitializeWorldAsync();
         // alpha belongs to the authority's directory; beta to another one.
         await using var db = await DbAsync();
@@ -197,7 +197,7 @@ public sealed class EntraApiTests : IAsyncLifetime
     private Task<HubDbContext> DbAsync() =>
         _app.Services.GetRequiredService<IDbContextFactory<HubDbContext>>().CreateDbContextAsync(Ct);
 
-    private sealed class EntraApiFactory(LoopbackAuthority authority) : HubAppFactory
+    private sealed class EntraApiFactory(LoopbackAuthority authority, TestProvider provider) : HubAppFactory(provider)
     {
         protected override bool UseTestAuthentication => false;
 
@@ -218,3 +218,7 @@ public sealed class EntraApiTests : IAsyncLifetime
         }
     }
 }
+
+public sealed class EntraApiTestsOnSqlite() : EntraApiTests(TestProvider.Sqlite);
+
+public sealed class EntraApiTestsOnPostgreSql() : EntraApiTests(TestProvider.PostgreSql);

@@ -124,6 +124,25 @@ public abstract class WebhookTests(TestProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AReceiverThatNeverAnswers_TimesOut_AndTheTryIsLoggedAsNoAnswer()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var hub = new WebhookHubFactory(provider, timeout: "00:00:01");
+        await hub.InitializeWorldAsync();
+        using var owner = hub.CreateApiClientFor(hub.World.AlphaOwner);
+        _receiver.Hold("/stuck");
+        var (hook, _) = await RegisterAsync(owner, "stuck", "/stuck", ["run.completed"]);
+
+        await StartAsync(owner, "policy_sync", ct);
+        var log = await DeliveriesAsync(owner, hook, d => d.Count > 0 && d[0].GetProperty("attempts").GetInt32() >= 1, ct);
+        _receiver.Release("/stuck");
+
+        log[0].GetProperty("lastError").GetString().Should().Be("No answer within 1 s.");
+        log[0].GetProperty("lastStatusCode").ValueKind.Should().Be(JsonValueKind.Null);
+        log[0].GetProperty("status").GetString().Should().Be("Pending", "a timeout is tried again");
+    }
+
+    [Fact]
     public async Task NothingIsSent_ForAnotherTenantsRuns()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -345,7 +364,7 @@ public abstract class WebhookTests(TestProvider provider) : IAsyncLifetime
         long.Parse(parts["t"], CultureInfo.InvariantCulture).Should().BeCloseTo(DateTimeOffset.UtcNow.ToUnixTimeSeconds(), 120);
     }
 
-    private sealed class WebhookHubFactory(TestProvider provider, bool allowLoopback = true) : HubAppFactory(provider)
+    private sealed class WebhookHubFactory(TestProvider provider, bool allowLoopback = true, string timeout = "00:00:20") : HubAppFactory(provider)
     {
         protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
         {
@@ -354,7 +373,7 @@ public abstract class WebhookTests(TestProvider provider) : IAsyncLifetime
             ["Webhooks:AllowLoopback"] = allowLoopback ? "true" : "false",
             ["Webhooks:PollInterval"] = "00:00:00.100",
             ["Webhooks:FirstBackoff"] = "00:00:00.200",
-            ["Webhooks:Timeout"] = "00:00:20",
+            ["Webhooks:Timeout"] = timeout,
         };
     }
 }
