@@ -44,6 +44,7 @@ public static class OperationsHubServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<WebhookOptions>, ValidateWebhookOptions>();
         services.AddDataProtection();
         services.AddSingleton<WebhookSecrets>();
+        services.AddSingleton<WebhookListeners>();
         services.AddSingleton<WebhookSender>();
         services.AddHttpClient(WebhookSender.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan) // each request has its own
             .ConfigurePrimaryHttpMessageHandler(sp => WebhookSender.CreateHandler(sp.GetRequiredService<IOptions<WebhookOptions>>()));

@@ -99,6 +99,27 @@ public abstract class WebhookOutboxTests(TestProvider provider) : IAsyncLifetime
         (await after.WebhookEndpoints.CountAsync(e => e.Id == all)).Should().Be(1, "an endpoint outlives the runs it heard of");
     }
 
+    [Fact]
+    public async Task ATenantWithoutWebhooks_SkipsTheOutbox_UntilOneIsRegistered_HereAtOnce_ElsewhereWithinTheRefresh()
+    {
+        var listeners = _hub.Services.GetRequiredService<WebhookListeners>();
+        var first = (await _hub.StartAsync()).Run;
+        await WaitFor.ConditionAsync(() => Task.FromResult(!listeners.MayListen(_hub.TenantId)), "the first read finds no webhook for the tenant");
+        var skipped = (await _hub.StartAsync(identity: new Dictionary<string, string> { ["n"] = "2" })).Run;
+
+        // Registered on another node (a row this node did not write): heard from the next read on.
+        await EndpointAsync("elsewhere", WebhookEvents.Queued | WebhookEvents.Completed);
+        await WaitFor.ConditionAsync(() => Task.FromResult(listeners.MayListen(_hub.TenantId)), "the next read finds it", TimeSpan.FromSeconds(10));
+        var heard = (await _hub.StartAsync(identity: new Dictionary<string, string> { ["n"] = "3" })).Run;
+
+        (await DeliveriesAsync(first.Id)).Should().BeEmpty();
+        (await DeliveriesAsync(skipped.Id)).Should().BeEmpty();
+        (await DeliveriesAsync(heard.Id)).Should().ContainSingle().Which.Event.Should().Be(WebhookEventNames.Queued);
+        listeners.MayListen(_hub.OtherTenantId).Should().BeFalse("the other tenant has none");
+        listeners.Registered(_hub.OtherTenantId);
+        listeners.MayListen(_hub.OtherTenantId).Should().BeTrue("a registration on this node counts at once, before the next read");
+    }
+
     private async Task<long> EndpointAsync(
         string name, WebhookEvents events, string? types = null, string? outcomes = null, bool disabled = false, long? tenantId = null)
     {

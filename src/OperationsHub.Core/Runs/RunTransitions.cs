@@ -20,6 +20,7 @@ internal sealed partial class RunTransitions(
     IRunChangeFeed feed,
     OperationTypeRegistry registry,
     HubMetrics metrics,
+    WebhookListeners webhooks,
     TimeProvider time,
     ILogger<RunTransitions> logger)
 {
@@ -49,8 +50,10 @@ internal sealed partial class RunTransitions(
                 ? new RunNotice(initiator.UserId, request.TenantId, NotificationKinds.Queued, RunOutcome.Pending,
                     RunTexts.QueuedTitle(descriptor.DisplayName), target is null ? "Queued." : $"Queued for {target}.")
                 : null,
-            new RunHook(request.TenantId, WebhookEvents.Queued, request.Type, RunOutcome.Pending,
-                WebhookPayloads.Snapshot(request.Type, RunStatus.Queued, RunOutcome.Pending, default, now, null, null))), ct);
+            webhooks.MayListen(request.TenantId)
+                ? new RunHook(request.TenantId, WebhookEvents.Queued, request.Type, RunOutcome.Pending,
+                    WebhookPayloads.Snapshot(request.Type, RunStatus.Queued, RunOutcome.Pending, default, now, null, null))
+                : null), ct);
         if (id is not { } runId)
         {
             return null;
@@ -254,7 +257,7 @@ internal sealed partial class RunTransitions(
 
     /// <summary>
     /// A terminal transition's effects: its event, the initiator's notification (system runs notify nobody), and the
-    /// "completed" webhook event.
+    /// "completed" webhook event when the tenant may have a webhook.
     /// </summary>
     private RunEffects Terminal(RunRow row, string eventMessage, string notifyBody) => new(
         RunEventKinds.Completed,
@@ -263,8 +266,10 @@ internal sealed partial class RunTransitions(
             ? new RunNotice(userId, row.TenantId, NotificationKinds.Completed, row.Outcome,
                 RunTexts.CompletedTitle(registry.DisplayNameOf(row.Type), row.Outcome), notifyBody)
             : null,
-        new RunHook(row.TenantId, WebhookEvents.Completed, row.Type, row.Outcome,
-            WebhookPayloads.Snapshot(row.Type, RunStatus.Completed, row.Outcome, row.Counts, row.CreatedAt, row.StartedAt, UtcNow)));
+        webhooks.MayListen(row.TenantId)
+            ? new RunHook(row.TenantId, WebhookEvents.Completed, row.Type, row.Outcome,
+                WebhookPayloads.Snapshot(row.Type, RunStatus.Completed, row.Outcome, row.Counts, row.CreatedAt, row.StartedAt, UtcNow))
+            : null);
 
     [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Run {RunId} failed: unknown operation type '{Type}'")]
     private static partial void LogUnknownType(ILogger logger, long runId, string type);

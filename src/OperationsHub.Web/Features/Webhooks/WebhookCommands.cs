@@ -37,6 +37,7 @@ public sealed class WebhookCommands(
     IDbContextFactory<HubDbContext> dbFactory,
     OperationTypeRegistry registry,
     WebhookSecrets secrets,
+    WebhookListeners listeners,
     IOptions<WebhookOptions> options,
     TimeProvider time)
 {
@@ -224,6 +225,8 @@ public sealed class WebhookCommands(
         {
             return NameTaken(name); // the unique index on (tenant, name): one of that name was registered at the same moment
         }
+
+        listeners.Registered(tenant.TenantId); // runs of this tenant write outbox rows from now on, on this node at once
 
         return new(CommandStatus.Ok, new CreatedWebhook(RowOf(endpoint), secret));
     }
