@@ -34,14 +34,20 @@ public sealed class OperatorActionsTests(OperatorActionsTests.Server server) : I
         await WaitForAsync(async db => (await db.Runs.SingleAsync(r => r.Id == failed)).Status == RunStatus.Completed, "the first run to fail");
 
         var page = await server.NewPageAsync(scheme, bypassCsp: true, width: width, height: 900);
-        await HubServer.SignInAsync(page, "operator@contoso.test", $"/admin/t/contoso/operations/{failed}");
+        // The theme is chosen on the dashboard first: the theme menu's closing hands focus back (and, at a phone's
+        // width, lifts its overlay) on its own schedule, which once swallowed the retry click (CI, dark at 390).
+        await HubServer.SignInAsync(page, "operator@contoso.test", "/admin/t/contoso");
         await Accessibility.SetThemeAsync(page, scheme);
+        await page.GotoAsync($"/admin/t/contoso/operations/{failed}");
+        await HubServer.WaitForInteractiveAsync(page);
         await Assertions.Expect(page.Locator(".mud-chip").First).ToHaveTextAsync("Failed");
         await Assertions.Expect(page.Locator("[data-testid='run-log'] .hub-log-message").Last).ToHaveTextAsync("Inventory refreshed: 0 devices read, 30 unreachable.");
 
         await page.ClickAsync("[data-testid='retry-run']");
 
-        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex($@"/admin/t/contoso/operations/(?!{failed}$)\d+$"));
+        // The retry is a write and a navigation to a page that reads the run and its log: beside the other browser
+        // classes on two cores it has taken longer than the 15 s default, so it gets the load drill's patience.
+        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex($@"/admin/t/contoso/operations/(?!{failed}$)\d+$"), new() { Timeout = 45_000 });
         var retryId = long.Parse(page.Url[(page.Url.LastIndexOf('/') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
         retryId.Should().NotBe(failed);
         await Assertions.Expect(page.Locator("[data-testid='retry-of']")).ToHaveTextAsync($"Retry of #{failed}");
