@@ -120,6 +120,21 @@ public abstract class WebhookOutboxTests(TestProvider provider) : IAsyncLifetime
         listeners.MayListen(_hub.OtherTenantId).Should().BeTrue("a registration on this node counts at once, before the next read");
     }
 
+    [Fact]
+    public async Task ANodeIdleForAWhile_DoesNotTrustItsOldAnswer_AWebhookRegisteredElsewhereMeanwhileHearsItsNextRun()
+    {
+        var listeners = _hub.Services.GetRequiredService<WebhookListeners>();
+        (await _hub.StartAsync()).Run.Should().NotBeNull();
+        await WaitFor.ConditionAsync(() => Task.FromResult(!listeners.MayListen(_hub.TenantId)), "the first read finds no webhook for the tenant");
+
+        // Registered on another node, while this one starts nothing for longer than two refresh intervals.
+        await EndpointAsync("while-idle", WebhookEvents.Queued);
+        await Task.Delay(WebhookListeners.RefreshInterval * 2.5);
+        var run = (await _hub.StartAsync(identity: new Dictionary<string, string> { ["n"] = "after-idle" })).Run;
+
+        (await DeliveriesAsync(run.Id)).Should().ContainSingle("the first run after the idle spell may not trust a stale \"no\"");
+    }
+
     private async Task<long> EndpointAsync(
         string name, WebhookEvents events, string? types = null, string? outcomes = null, bool disabled = false, long? tenantId = null)
     {

@@ -201,7 +201,7 @@ public abstract class WebhookTests(TestProvider provider) : IAsyncLifetime
             {
                 TenantId = strict.World.AlphaTenantId,
                 Name = "rebound",
-                Url = $"https://localhost:{_receiver.Origin.Port}/rebound",
+                Url = $"http://localhost:{_receiver.Origin.Port}/rebound",
                 ProtectedSecret = strict.Services.GetRequiredService<OperationsHub.Core.Webhooks.WebhookSecrets>().Protect("whsec_x"),
                 SecretHint = "whsec_x",
                 Events = WebhookEvents.Completed,
@@ -245,6 +245,10 @@ public abstract class WebhookTests(TestProvider provider) : IAsyncLifetime
         (await Post(owner, new { name = "x", url = _receiver.Url("/x"), events = new[] { "run.started" } })).Status.Should().Be(HttpStatusCode.UnprocessableEntity);
         (await Post(owner, new { name = "x", url = _receiver.Url("/x"), events = new[] { "run.completed" }, types = new[] { "no_such_type" } })).Status.Should().Be(HttpStatusCode.UnprocessableEntity);
         (await Post(owner, new { name = "x", url = _receiver.Url("/x"), events = new[] { "run.completed" }, outcomes = new[] { "Pending" } })).Status.Should().Be(HttpStatusCode.UnprocessableEntity);
+        (await Post(owner, new { name = "x", url = _receiver.Url("/x"), events = new[] { "run.completed" }, outcomes = new[] { "Succeeded,PartiallySucceeded" } })).Status.Should().Be(HttpStatusCode.UnprocessableEntity, "one outcome per entry, not a flag sum");
+        (await Post(owner, new { name = "x", url = _receiver.Url("/x"), events = new[] { "run.completed" }, outcomes = new[] { "2" } })).Status.Should().Be(HttpStatusCode.UnprocessableEntity);
+        (await Post(owner, new { name = "x", url = _receiver.Url("/x"), events = new[] { "run.completed" }, types = new string?[] { null } })).Status.Should().Be(HttpStatusCode.UnprocessableEntity);
+        (await Post(owner, new { name = "x", url = _receiver.Url("/x"), events = new string?[] { null } })).Status.Should().Be(HttpStatusCode.UnprocessableEntity);
         (await Post(owner, new { name = "audited", url = _receiver.Url("/x"), events = new[] { "run.completed" } })).Status.Should().Be(HttpStatusCode.UnprocessableEntity, "the name is taken");
         (await Post(operatorClient, new { name = "x", url = _receiver.Url("/x"), events = new[] { "run.completed" } })).Status.Should().Be(HttpStatusCode.Forbidden);
         (await Post(anonymous, new { name = "x", url = _receiver.Url("/x"), events = new[] { "run.completed" } })).Status.Should().Be(HttpStatusCode.Unauthorized);

@@ -15,6 +15,8 @@ public static class WebhookAddress
         IPAddress.Parse("169.254.169.254"), // AWS, Azure, GCP, OpenStack
         IPAddress.Parse("100.100.100.200"), // Alibaba Cloud
         IPAddress.Parse("fd00:ec2::254"), // AWS over IPv6
+        IPAddress.Parse("168.63.129.16"), // Azure's host endpoint (WireServer)
+        IPAddress.Parse("fd20:ce::254"), // Google Cloud over IPv6
     ];
 
     /// <summary>Why <paramref name="url"/> cannot be an endpoint's address, or null when it can.</summary>

@@ -35,13 +35,15 @@ public sealed partial class WebhookListeners(IDbContextFactory<HubDbContext> dbF
             }
         }
 
-        var due = tenants is null || time.GetElapsedTime(Interlocked.Read(ref _readAt)) >= RefreshInterval;
-        if (due && Interlocked.Exchange(ref _reading, 1) == 0)
+        var age = tenants is null ? TimeSpan.MaxValue : time.GetElapsedTime(Interlocked.Read(ref _readAt));
+        if (age >= RefreshInterval && Interlocked.Exchange(ref _reading, 1) == 0)
         {
             _ = Task.Run(ReadAsync);
         }
 
-        return tenants is null || tenants.Contains(tenantId);
+        // A set older than two intervals (a node idle for a while) is not trusted to say "no": it may miss a webhook
+        // registered elsewhere since. This answer is "may listen"; the read just started makes the next ones exact.
+        return tenants is null || age >= 2 * RefreshInterval || tenants.Contains(tenantId);
     }
 
     /// <summary>A webhook of <paramref name="tenantId"/> was registered here: its runs count as listening from now on.</summary>

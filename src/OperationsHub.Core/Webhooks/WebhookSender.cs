@@ -112,7 +112,8 @@ internal sealed partial class WebhookSender(
 
             var until = now + settings.Timeout + ClaimMargin;
             var taken = await db.WebhookDeliveries
-                .Where(d => d.Id == delivery.Id && d.Status == WebhookDeliveryStatus.Pending && (d.ClaimedUntil == null || d.ClaimedUntil < now))
+                .Where(d => d.Id == delivery.Id && d.Status == WebhookDeliveryStatus.Pending && d.NextAttemptAt <= now
+                    && (d.ClaimedUntil == null || d.ClaimedUntil < now))
                 .ExecuteUpdateAsync(s => s.SetProperty(d => d.ClaimedBy, identity.Name).SetProperty(d => d.ClaimedUntil, until), stopping);
             if (taken == 0)
             {
@@ -182,12 +183,24 @@ internal sealed partial class WebhookSender(
             return;
         }
 
+        string secret;
+        try
+        {
+            secret = secrets.Unprotect(protectedSecret);
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            // The key ring no longer holds the key it was protected with (a restore, a lost key row): no try can sign.
+            await RecordAsync(delivery, null, "The endpoint's signing secret cannot be read on this hub (its key ring changed); register the webhook again.", 0, final: true);
+            return;
+        }
+
         var body = WebhookPayloads.Body(delivery, tenant, settings.PublicBaseUrl);
         using var request = new HttpRequestMessage(HttpMethod.Post, url)
         {
             Content = new StringContent(body, Encoding.UTF8, "application/json"),
         };
-        request.Headers.Add(WebhookSignature.Header, WebhookSignature.Sign(secrets.Unprotect(protectedSecret), time.GetUtcNow().ToUnixTimeSeconds(), body));
+        request.Headers.Add(WebhookSignature.Header, WebhookSignature.Sign(secret, time.GetUtcNow().ToUnixTimeSeconds(), body));
         request.Headers.Add(WebhookSignature.DeliveryHeader, delivery.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         request.Headers.Add(WebhookSignature.EventHeader, delivery.Event);
         request.Headers.UserAgent.Add(new ProductInfoHeaderValue("OperationsHub-Webhooks", "1"));

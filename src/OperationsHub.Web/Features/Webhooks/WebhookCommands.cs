@@ -166,6 +166,11 @@ public sealed class WebhookCommands(
         }
 
         var types = registration.Types is { Count: > 0 } askedTypes ? askedTypes.Distinct(StringComparer.Ordinal).ToList() : null;
+        if (types is not null && types.Any(string.IsNullOrWhiteSpace))
+        {
+            return Invalid("types", "An operation type is a name such as \"inventory_sync\"; leave the list empty for every type.");
+        }
+
         if (types?.FirstOrDefault(t => !registry.TryGet(t, out _)) is { } unknown)
         {
             return Invalid("types", $"\"{Sanitizer.SanitizeText(unknown, 64)}\" is not an operation type of this hub; leave the list empty for every type.");
@@ -177,7 +182,9 @@ public sealed class WebhookCommands(
             outcomes = [];
             foreach (var text in askedOutcomes)
             {
-                if (!Enum.TryParse<RunOutcome>(text, ignoreCase: true, out var outcome) || !Outcomes.Contains(outcome) || int.TryParse(text, out _))
+                // One outcome per entry, by its name: Enum.TryParse would also take numbers and "A,B" (a flag sum).
+                if (text is null || !Enum.TryParse<RunOutcome>(text, ignoreCase: true, out var outcome) || !Outcomes.Contains(outcome)
+                    || !Enum.GetNames<RunOutcome>().Contains(text.Trim(), StringComparer.OrdinalIgnoreCase))
                 {
                     return Invalid("outcomes", $"Outcomes are {string.Join(", ", Outcomes)}; leave the list empty for every outcome.");
                 }
