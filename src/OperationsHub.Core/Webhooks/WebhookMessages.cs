@@ -15,6 +15,10 @@ public static class WebhookEventNames
     public const string Queued = "run.queued";
     public const string Completed = "run.completed";
 
+    /// <summary>The names of the events in <paramref name="set"/>, queued first.</summary>
+    public static IEnumerable<string> In(WebhookEvents set) =>
+        new[] { WebhookEvents.Queued, WebhookEvents.Completed }.Where(e => set.HasFlag(e)).Select(Of);
+
     public static string Of(WebhookEvents single) => single switch
     {
         WebhookEvents.Queued => Queued,

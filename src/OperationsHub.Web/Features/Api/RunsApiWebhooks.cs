@@ -184,7 +184,7 @@ internal static partial class RunsApi
 
     private static WebhookResource WebhookResourceOf(string tenant, WebhookRow w) => new(
         w.Id, w.Name, w.Url,
-        [.. new[] { WebhookEvents.Queued, WebhookEvents.Completed }.Where(e => w.Events.HasFlag(e)).Select(WebhookEventNames.Of)],
+        [.. WebhookEventNames.In(w.Events)],
         w.Types, w.Outcomes?.Select(o => o.ToString()).ToList(), w.SecretHint, w.CreatedAt,
         new WebhookLinks(WebhookPath(tenant, w.Id), WebhookPath(tenant, w.Id) + "/deliveries"));
 

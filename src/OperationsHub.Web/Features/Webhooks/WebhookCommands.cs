@@ -42,7 +42,12 @@ public sealed class WebhookCommands(
     TimeProvider time)
 {
     public const int MaxPerTenant = 20;
-    private static readonly RunOutcome[] Outcomes = [RunOutcome.Succeeded, RunOutcome.PartiallySucceeded, RunOutcome.Failed, RunOutcome.Cancelled];
+    /// <summary>The outcomes a webhook can filter its "completed" events by (every terminal one).</summary>
+    public static readonly IReadOnlyList<RunOutcome> Outcomes = [RunOutcome.Succeeded, RunOutcome.PartiallySucceeded, RunOutcome.Failed, RunOutcome.Cancelled];
+
+    private static readonly System.Linq.Expressions.Expression<Func<WebhookDelivery, WebhookDeliveryRow>> DeliveryRowOf = d =>
+        new WebhookDeliveryRow(d.Id, d.EndpointId, d.RunId, d.Event, d.Status, d.Attempts, d.LastStatusCode, d.LastError, d.CreatedAt,
+            d.NextAttemptAt, d.CompletedAt);
 
     public async Task<CommandResult<IReadOnlyList<WebhookRow>>> ListAsync(ClaimsPrincipal user, string tenantExternalId, CancellationToken ct)
     {
@@ -90,8 +95,7 @@ public sealed class WebhookCommands(
             .Where(d => d.EndpointId == webhookId)
             .OrderByDescending(d => d.Id)
             .Take(Math.Clamp(limit, 1, 200))
-            .Select(d => new WebhookDeliveryRow(d.Id, d.EndpointId, d.RunId, d.Event, d.Status, d.Attempts, d.LastStatusCode,
-                d.LastError, d.CreatedAt, d.NextAttemptAt, d.CompletedAt))
+            .Select(DeliveryRowOf)
             .ToListAsync(ct);
         return new(CommandStatus.Ok, rows);
     }
@@ -109,8 +113,7 @@ public sealed class WebhookCommands(
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var delivery = await db.WebhookDeliveries.AsNoTracking()
             .Where(d => d.Id == deliveryId && d.EndpointId == webhookId && d.TenantId == tenant!.TenantId)
-            .Select(d => new WebhookDeliveryRow(d.Id, d.EndpointId, d.RunId, d.Event, d.Status, d.Attempts, d.LastStatusCode,
-                d.LastError, d.CreatedAt, d.NextAttemptAt, d.CompletedAt))
+            .Select(DeliveryRowOf)
             .SingleOrDefaultAsync(ct);
         if (delivery is null)
         {
@@ -315,7 +318,7 @@ public sealed class WebhookCommands(
 
     private static string Describe(WebhookEndpoint w)
     {
-        var events = string.Join(" and ", new[] { WebhookEvents.Queued, WebhookEvents.Completed }.Where(e => w.Events.HasFlag(e)).Select(WebhookEventNames.Of));
+        var events = string.Join(" and ", WebhookEventNames.In(w.Events));
         var types = w.TypeFilter is null ? "every type" : string.Join(", ", Split(w.TypeFilter)!);
         var outcomes = w.OutcomeFilter is null ? "" : $", outcomes {string.Join(", ", Split(w.OutcomeFilter)!)}";
         return $"{events}; {types}{outcomes}";
