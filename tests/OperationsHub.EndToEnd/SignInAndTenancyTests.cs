@@ -228,6 +228,21 @@ public sealed class SignInAndTenancyTests(HubServer server) : IClassFixture<HubS
         await page.FillAsync("input[data-testid='filter-search']", "ab");
         await Assertions.Expect(page.GetByText("Type at least 3 characters")).ToBeVisibleAsync();
         (await TopOfAsync(page, "filter-status")).Should().BeApproximately(statusTop, 0.5, "the hint does not shift the row");
+
+        // A filter is drawn closed as plain markup and becomes its MudSelect when opened: by a click ...
+        await page.ClickAsync("input[data-testid='filter-range']");
+        await page.Locator(".mud-popover-open .mud-list-item", new() { HasTextString = "Last 7 days" }).ClickAsync();
+        await page.WaitForURLAsync("**range=7d**");
+        await Assertions.Expect(page.Locator("input[data-testid='filter-range']")).ToHaveValueAsync("Last 7 days");
+        await Assertions.Expect(page.Locator(".mud-popover-open .mud-list-item")).ToHaveCountAsync(0);
+        // ... or from the keyboard, arrows moving through its list; Escape closes it and the focus stays on the filter.
+        await page.FocusAsync("input[data-testid='filter-outcome']");
+        await page.Keyboard.PressAsync("Enter");
+        await page.Locator(".mud-popover-open .mud-list-item", new() { HasTextString = "Failed" }).WaitForAsync();
+        await HubServer.ScreenshotAsync(page, "operations-1366-filter-open");
+        await page.Keyboard.PressAsync("Escape");
+        await Assertions.Expect(page.Locator(".mud-popover-open .mud-list-item")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Locator("input[data-testid='filter-outcome']")).ToBeFocusedAsync();
     }
 
     private static Task<double> TopOfAsync(IPage page, string testId) => page.EvaluateAsync<double>(

@@ -84,6 +84,34 @@ public sealed class RunsViewTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ALiveDelivery_ForOneRun_LeavesEveryOtherRunningRowAsItWas()
+    {
+        var finishing = await _hub.CreateRunAsync(SampleOperations.PolicySync, RunStatus.Running, processed: 1, total: 10);
+        var young = await _hub.CreateRunAsync(SampleOperations.Backup, RunStatus.Running, processed: 3, total: 100);
+        var old = await _hub.CreateRunAsync(SampleOperations.Backup, RunStatus.Running, processed: 3, total: 100);
+        await _hub.UpdateRunAsync(young, r => r.StartedAt = DateTime.UtcNow.AddSeconds(-5));
+        await _hub.UpdateRunAsync(old, r => r.StartedAt = DateTime.UtcNow.AddMinutes(-3).AddSeconds(-20));
+        Navigate("/admin/t/contoso/operations");
+        var view = _hub.Bunit.Render<RunsView>(p => p.Add(v => v.Tenant, _hub.Tenant));
+        view.WaitForAssertion(() => Chip(view, finishing).TextContent.Trim().Should().Be("Running"));
+
+        // A running run's duration in the grid is kept to the minute; its own page has the exact clock.
+        Row(view, young).QuerySelector("td[data-label='Duration']")!.TextContent.Trim().Should().Be("under 1 min");
+        Row(view, old).QuerySelector("td[data-label='Duration']")!.TextContent.Trim().Should().Be("3 min");
+        // Blazor hands a re-rendered handler a new id (bUnit prints it; the browser's DOM carries none): not a change.
+        string Markup(long id) => System.Text.RegularExpressions.Regex.Replace(Row(view, id).OuterHtml, " blazor:on\\w+=\"\\d+\"", "");
+        var before = new[] { young, old }.Select(Markup).ToList();
+
+        // Over a second later (a clock in seconds would have moved both), one run completes.
+        await Task.Delay(1100, Xunit.TestContext.Current.CancellationToken);
+        await _hub.UpdateRunAsync(finishing, r => { r.Status = RunStatus.Completed; r.Outcome = RunOutcome.Succeeded; r.CompletedAt = DateTime.UtcNow; });
+        await _hub.Feed.PushAsync(new RunChanged(finishing, _hub.Tenant.TenantId, _hub.Owner.UserId, 2));
+
+        view.WaitForAssertion(() => Chip(view, finishing).TextContent.Trim().Should().Be("Succeeded"));
+        new[] { young, old }.Select(Markup).Should().Equal(before, "a delivery for one run leaves the other rows' markup untouched");
+    }
+
+    [Fact]
     public async Task LiveSignal_WhenPaused_ChangesNothingUntilResumed()
     {
         var runId = await _hub.CreateRunAsync(SampleOperations.PolicySync, RunStatus.Running, processed: 1, total: 10);

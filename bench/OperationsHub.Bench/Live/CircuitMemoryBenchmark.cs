@@ -41,6 +41,13 @@ internal static class CircuitMemoryBenchmark
 
         await Task.Delay(3000);
         var opened = LiveProbes.ManagedHeapAfterFullGc();
+        if (int.TryParse(Environment.GetEnvironmentVariable("OPSHUB_BENCH_PAUSE"), CultureInfo.InvariantCulture, out var pause))
+        {
+            // Time to take a heap snapshot of this state: dotnet-gcdump collect -p <pid>.
+            Console.WriteLine($"Pausing {pause} s with {pageCount} pages open: process {Environment.ProcessId}");
+            await Task.Delay(TimeSpan.FromSeconds(pause));
+        }
+
         // What the open pages cost the machine while nothing changes (the hub's relative-time tick aside).
         var quiet = await BrowserCpuAsync(TimeSpan.FromSeconds(20));
         var rows = new List<(string When, long Heap)> { ("baseline (hub warm, no page open)", baseline), ($"{pageCount} pages open", opened) };

@@ -12,7 +12,8 @@ namespace OperationsHub.Web.Components.Layout;
 
 public sealed partial class MainLayout : IDisposable
 {
-    private readonly MudTheme _theme = HubTheme.Create();
+    // One palette for every circuit: it is read, never changed, and each copy is some 230 colour objects.
+    private static readonly MudTheme Theme = HubTheme.Create();
     private MudThemeProvider? _themeProvider;
     private ErrorBoundary? _errorBoundary;
     private bool _drawerOpen = true;

@@ -78,6 +78,27 @@ public static class OperationVisuals
         };
     }
 
+    /// <summary>
+    /// How long a run still going has taken, at the grain of a minute ("under 1 min", "4 min", "2 h 5 min"): what a
+    /// grid of many running runs shows. A finer clock would change every running row on every live delivery (one a
+    /// second on a busy tenant), on every open page; at this grain a delivery for one run leaves the other rows as
+    /// they were. The run's own page keeps the exact clock (<see cref="Duration"/>).
+    /// </summary>
+    public static string RunningDuration(TimeSpan? span)
+    {
+        if (span is not { } d || d < TimeSpan.Zero)
+        {
+            return "—";
+        }
+
+        return d.TotalMinutes switch
+        {
+            < 1 => "under 1 min",
+            < 60 => $"{(int)d.TotalMinutes} min",
+            _ => $"{(int)d.TotalHours} h {d.Minutes} min",
+        };
+    }
+
     public static string Duration(TimeSpan? span)
     {
         if (span is not { } d || d < TimeSpan.Zero)
