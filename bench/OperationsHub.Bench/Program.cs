@@ -23,7 +23,7 @@ static int Usage()
                                    Quartz's ADO job store (default, tuned) and a raw SQLite floor
           push [changes] [pages...]
                                    commit-to-DOM latency of run completions on Chromium pages (default 500; 1 and 100 pages)
-          circuits [pages] [minutes]
+          circuits [pages] [minutes] [operations|run|dashboard]
                                    server memory per open runs-page circuit, and its growth under updates (default 100, 10)
           log [lines]              one run writing N log lines (default 100000): handler cost, commits, time, lines kept;
                                    beside a bound raised to N and one commit per line

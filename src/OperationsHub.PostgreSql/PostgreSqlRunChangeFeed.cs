@@ -84,10 +84,7 @@ internal sealed partial class PostgreSqlRunChangeFeed : BackgroundService, IRunC
         bool signal;
         lock (_gate)
         {
-            if (!_outbox.TryGetValue(change.RunId, out var queued) || queued.Version <= change.Version)
-            {
-                _outbox[change.RunId] = change;
-            }
+            _outbox[change.RunId] = _outbox.TryGetValue(change.RunId, out var queued) ? RunChanged.Coalesce(queued, change) : change;
 
             signal = !_outboxSignalled;
             _outboxSignalled = true;
@@ -107,7 +104,8 @@ internal sealed partial class PostgreSqlRunChangeFeed : BackgroundService, IRunC
     }
 
     /// <summary>
-    /// The payloads that carry <paramref name="changes"/>: <c>node|run,tenant,user,version;...</c>, each under
+    /// The payloads that carry <paramref name="changes"/>: <c>node|run,tenant,user,version[,p];...</c> (<c>p</c>: progress
+    /// only), each under
     /// <see cref="MaxPayloadBytes"/>.
     /// </summary>
     internal static List<string> Encode(string nodeId, IEnumerable<RunChanged> changes)
@@ -118,7 +116,7 @@ internal sealed partial class PostgreSqlRunChangeFeed : BackgroundService, IRunC
         foreach (var change in changes)
         {
             var entry = string.Create(CultureInfo.InvariantCulture,
-                $"{change.RunId},{change.TenantId},{change.InitiatorUserId},{change.Version}");
+                $"{change.RunId},{change.TenantId},{change.InitiatorUserId},{change.Version}{(change.ProgressOnly ? ",p" : "")}");
             if (payload.Length > empty && payload.Length + 1 + entry.Length > MaxPayloadBytes)
             {
                 payloads.Add(payload.ToString());
@@ -154,13 +152,14 @@ internal sealed partial class PostgreSqlRunChangeFeed : BackgroundService, IRunC
         foreach (var entry in payload[(bar + 1)..].Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
             var parts = entry.Split(',');
-            if (parts.Length == 4
+            // Four parts, or five with the progress-only mark (a node without it reads as a state change: safe).
+            if ((parts.Length == 4 || (parts.Length == 5 && parts[4] == "p"))
                 && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var runId)
                 && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var tenantId)
                 && int.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out var version))
             {
                 long? userId = long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var u) ? u : null;
-                changes.Add(new RunChanged(runId, tenantId, userId, version));
+                changes.Add(new RunChanged(runId, tenantId, userId, version, ProgressOnly: parts.Length == 5));
             }
         }
 

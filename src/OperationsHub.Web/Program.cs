@@ -50,6 +50,7 @@ app.UseAntiforgery();
 
 app.MapStaticAssets();
 app.MapHubHealthChecks();
+OperationsHub.Web.Components.Layout.ThemeStylesheet.Map(app);
 app.MapAccountEndpoints();
 app.MapRunsApi();
 app.MapOpenApi(); // ApiDocument.Path

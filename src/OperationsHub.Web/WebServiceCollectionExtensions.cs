@@ -28,6 +28,7 @@ internal static class WebServiceCollectionExtensions
         services.AddSingleton<BulkCommands>();
         services.AddSingleton<RunLogQueries>();
         services.AddSingleton<UserPreferences>();
+        services.AddSingleton<Components.Layout.ThemeStylesheet>();
         services.AddSingleton<Features.ApiTokens.ApiTokenCommands>();
         services.AddSingleton<Features.Webhooks.WebhookCommands>();
         Features.Api.ApiDocument.AddHubOpenApi(services);

@@ -47,6 +47,29 @@ public sealed class ChangeFeedTests
     }
 
     [Fact]
+    public async Task AStateChange_IsNotHiddenBehindAProgressBeat_ThatCoalescesWithIt()
+    {
+        var sink = new Sink();
+        using var _ = _feed.Subscribe(RunChangeScope.ForTenant(1), sink.Receive);
+        _feed.Publish(Change(runId: 1, version: 1));
+        await sink.WaitForDeliveriesAsync(1);
+
+        // Within one interval: run 2 changes state, then beats progress; run 3 only beats progress.
+        _feed.Publish(Change(runId: 2, version: 5));
+        _feed.Publish(Change(runId: 2, version: 6) with { ProgressOnly = true });
+        _feed.Publish(Change(runId: 3, version: 2) with { ProgressOnly = true });
+        _time.Advance(Interval);
+        await sink.WaitForDeliveriesAsync(2);
+
+        var batch = sink.Last!;
+        batch.Changes.Single(c => c.RunId == 2).Should().Be(Change(runId: 2, version: 6), "the newest version, still a state change");
+        batch.Changes.Single(c => c.RunId == 3).ProgressOnly.Should().BeTrue();
+        batch.ProgressOnly.Should().BeFalse();
+        new RunChangeBatch([Change(runId: 3, version: 2) with { ProgressOnly = true }], Overflowed: false).ProgressOnly.Should().BeTrue();
+        new RunChangeBatch([], Overflowed: true).ProgressOnly.Should().BeFalse("an overflow may hide anything");
+    }
+
+    [Fact]
     public async Task Publish_WithinTheInterval_WaitsForItThenDeliversTheLatest()
     {
         var sink = new Sink();

@@ -105,7 +105,7 @@ public sealed class CrossNodeChangeFeedTests : IAsyncLifetime
     public void Payloads_StayUnderPostgreSqlsLimit_AndDecodeToWhatWasEncoded()
     {
         var changes = Enumerable.Range(1, 3_000)
-            .Select(i => new RunChanged(long.MaxValue - i, long.MaxValue - 1, i % 2 == 0 ? null : long.MaxValue, int.MaxValue))
+            .Select(i => new RunChanged(long.MaxValue - i, long.MaxValue - 1, i % 2 == 0 ? null : long.MaxValue, int.MaxValue, ProgressOnly: i % 3 == 0))
             .ToList();
 
         var payloads = PostgreSqlRunChangeFeed.Encode("node-a", changes);
@@ -116,6 +116,8 @@ public sealed class CrossNodeChangeFeedTests : IAsyncLifetime
         decoded.SelectMany(d => d.Changes).Should().Equal(changes);
         PostgreSqlRunChangeFeed.Decode("garbage").Changes.Should().BeEmpty();
         PostgreSqlRunChangeFeed.Decode("n|1,2,3;x,y,z,w;4,5,,6").Changes.Should().Equal(new RunChanged(4, 5, null, 6));
+        // A progress beat is marked; a fifth part that is not the mark is refused rather than read as a state change.
+        PostgreSqlRunChangeFeed.Decode("n|4,5,,6,p;7,8,,9,x").Changes.Should().Equal(new RunChanged(4, 5, null, 6, ProgressOnly: true));
     }
 
     [Fact]

@@ -96,6 +96,56 @@ public sealed class SignInAndTenancyTests(HubServer server) : IClassFixture<HubS
     }
 
     [Fact]
+    public async Task AppBarMenus_AndTheSideMenu_WorkFromTheKeyboard()
+    {
+        var page = await server.NewPageAsync(width: 1280, height: 800);
+        await HubServer.SignInAsync(page, "readonly@contoso.test", "/admin/t/contoso");
+        var themeButton = page.Locator("[data-testid='theme-menu'] button");
+
+        // Enter on the closed menu's button: the real menu swaps in, open, with the keyboard on its first item.
+        await themeButton.FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await page.WaitForFunctionAsync("() => document.activeElement?.getAttribute('data-theme') === 'System'");
+        await page.Keyboard.PressAsync("ArrowDown");
+        await page.WaitForFunctionAsync("() => document.activeElement?.getAttribute('data-theme') === 'Light'");
+        await page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(page.Locator(".mud-popover-open [data-theme]")).ToHaveCountAsync(0);
+        // Closed again: the focus is back on its button, and the choice holds.
+        await page.WaitForFunctionAsync("() => document.activeElement?.closest('[data-testid=\"theme-menu\"]') !== null");
+        await Assertions.Expect(page.Locator(".hub-root.hub-theme-light")).ToHaveCountAsync(1);
+        await themeButton.ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Menuitemradio, new() { Name = "Light" })).ToHaveAttributeAsync("aria-checked", "true");
+        // Escape closes it without a choice; Tab then moves on from its button.
+        await page.Keyboard.PressAsync("Escape");
+        await Assertions.Expect(page.Locator(".mud-popover-open [data-theme]")).ToHaveCountAsync(0);
+        await page.WaitForFunctionAsync("() => document.activeElement?.closest('[data-testid=\"theme-menu\"]') !== null");
+        await page.Locator("[data-testid='theme-menu'] button").ClickAsync();
+        await page.ClickAsync("[data-theme='System']");
+
+        // The side menu: beside the page on a wide screen until the menu button hides it.
+        var nav = page.Locator("#hub-nav");
+        (await nav.BoundingBoxAsync())!.X.Should().BeGreaterThanOrEqualTo(0);
+        await page.ClickAsync("[data-testid='nav-toggle']");
+        await page.WaitForFunctionAsync("() => document.querySelector('#hub-nav').getBoundingClientRect().right <= 0");
+
+        // A phone: hidden until the button lays it over the page; Escape closes it, a choice too.
+        await page.SetViewportSizeAsync(390, 844);
+        await page.ReloadAsync();
+        await page.Locator(".hub-root[data-interactive='true']").WaitForAsync();
+        (await page.EvaluateAsync<double>("() => document.querySelector('#hub-nav').getBoundingClientRect().right")).Should().BeLessThanOrEqualTo(0);
+        await page.ClickAsync("[data-testid='nav-toggle']");
+        await page.WaitForFunctionAsync("() => document.querySelector('#hub-nav').getBoundingClientRect().left >= 0");
+        await HubServer.ScreenshotAsync(page, "nav-phone-open");
+        await page.Locator("#hub-nav a").First.FocusAsync();
+        await page.Keyboard.PressAsync("Escape");
+        await page.WaitForFunctionAsync("() => document.querySelector('#hub-nav').getBoundingClientRect().right <= 0");
+        await page.ClickAsync("[data-testid='nav-toggle']");
+        await page.Locator("#hub-nav a[href='/admin/t/contoso/operations']").ClickAsync();
+        await page.WaitForURLAsync("**/admin/t/contoso/operations");
+        await page.WaitForFunctionAsync("() => document.querySelector('#hub-nav').getBoundingClientRect().right <= 0");
+    }
+
+    [Fact]
     public async Task SignOut_EndsTheSession()
     {
         var page = await server.NewPageAsync();

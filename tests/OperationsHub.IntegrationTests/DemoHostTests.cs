@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.EntityFrameworkCore;
@@ -91,5 +92,38 @@ public sealed class DemoHostTests : IAsyncLifetime
         await using var db = await dbFactory.CreateDbContextAsync(TestContext.Current.CancellationToken);
         (await db.Tenants.CountAsync(TestContext.Current.CancellationToken)).Should().Be(2);
         (await db.Users.CountAsync(TestContext.Current.CancellationToken)).Should().Be(6);
+    }
+
+    /// <summary>
+    /// The palette is one static stylesheet (no per-circuit style block): light on :root, dark for the dark preference
+    /// and for "System" on a device that prefers dark, cacheable, and linked from every page.
+    /// </summary>
+    [Fact]
+    public async Task ThemeCss_CarriesBothPalettes_FromHubTheme_AndAnswersARevalidationWith304()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = _factory.CreateClient();
+
+        using var response = await client.GetAsync("/theme.css", ct);
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("text/css");
+        var css = await response.Content.ReadAsStringAsync(ct);
+        // HubTheme: light primary #1f5fbf, dark primary #7fb0ff; MudBlazor's own variables around them.
+        var light = css[css.IndexOf(":root{", StringComparison.Ordinal)..css.IndexOf(":root:has(.hub-theme-dark){", StringComparison.Ordinal)];
+        light.Should().Contain("--mud-palette-primary: rgba(31,95,191,1);").And.Contain("--mud-native-html-color-scheme: light;");
+        var dark = css[css.IndexOf(":root:has(.hub-theme-dark){", StringComparison.Ordinal)..];
+        dark.Should().Contain("--mud-palette-primary: rgba(127,176,255,1);").And.Contain("--mud-native-html-color-scheme: dark;");
+        css.Should().Contain("@media (prefers-color-scheme: dark){:root:has(.hub-theme-system){");
+        css.Should().NotContain("&quot;").And.NotContain("&#x27;", "the CSS is decoded from the rendered style elements");
+
+        var etag = response.Headers.ETag!;
+        using var again = new HttpRequestMessage(HttpMethod.Get, "/theme.css");
+        again.Headers.IfNoneMatch.Add(etag);
+        using var revalidated = await client.SendAsync(again, ct);
+        revalidated.StatusCode.Should().Be(HttpStatusCode.NotModified);
+
+        var signIn = await client.GetStringAsync("/account/login", ct);
+        signIn.Should().Contain("<link rel=\"stylesheet\" href=\"theme.css\"");
+        signIn.Should().NotContain("--mud-palette-primary", "no page carries the palette inline any more");
     }
 }

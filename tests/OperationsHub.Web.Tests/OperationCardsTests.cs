@@ -3,6 +3,8 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
 using OperationsHub.Core.Domain;
+using OperationsHub.Core.Feed;
+using OperationsHub.Core.Samples;
 using OperationsHub.Web.Features.Auth;
 using OperationsHub.Web.Features.StartSurfaces;
 using OperationsHub.Web.Tests.Infrastructure;
@@ -77,6 +79,26 @@ public sealed class OperationCardsTests : IAsyncLifetime
         return _hub.Bunit.Render<OperationCards>(p => p
             .Add(c => c.Tenant, tenant)
             .AddCascadingValue(state));
+    }
+
+    [Fact]
+    public async Task ProgressBeats_CostTheCardsNoReadAndNoRender_WhileAStateChangeIsShown()
+    {
+        var runId = await _hub.CreateRunAsync(SampleOperations.PolicySync, RunStatus.Running, processed: 1, total: 10);
+        var cards = Render(_hub.Tenant);
+        cards.WaitForAssertion(() => cards.Find("[data-operation='policy_sync'] [data-testid='card-active']").TextContent.Should().Contain("Running"));
+        var renders = cards.RenderCount;
+
+        // The run ended in the database, but the signal that arrives says only its counts moved: the cards (a view of
+        // states) neither read nor render, so they still show what they showed.
+        await _hub.UpdateRunAsync(runId, r => (r.Status, r.Outcome, r.CompletedAt) = (RunStatus.Completed, RunOutcome.Succeeded, DateTime.UtcNow));
+        await _hub.Feed.PushAsync(new RunChanged(runId, _hub.Tenant.TenantId, _hub.Owner.UserId, 2, ProgressOnly: true));
+        cards.RenderCount.Should().Be(renders);
+        cards.Find("[data-operation='policy_sync'] [data-testid='card-active']").TextContent.Should().Contain("Running");
+
+        // A state change is read and shown.
+        await _hub.Feed.PushAsync(new RunChanged(runId, _hub.Tenant.TenantId, _hub.Owner.UserId, 3));
+        cards.WaitForAssertion(() => cards.FindAll("[data-operation='policy_sync'] [data-testid='card-active']").Should().BeEmpty());
     }
 
     [Fact]

@@ -120,7 +120,10 @@ public sealed class OperatorActionComponentsTests : IAsyncLifetime
     {
         var runId = await _hub.CreateRunAsync(SampleOperations.InventorySync, RunStatus.Running, processed: 1, total: 10);
         await AddLogAsync(runId, (RunLogLevel.Information, "Reading 10 devices."), (RunLogLevel.Warning, "DEV-3 did not answer."));
-        var view = _hub.Bunit.Render<RunLogView>(p => p.Add(v => v.Tenant, _hub.Tenant).Add(v => v.RunId, runId).Add(v => v.Active, true));
+        // On the run's page, as users see it: the page holds the run's one feed subscription and the log follows it.
+        var page = Render(runId);
+        page.WaitForAssertion(() => page.FindComponent<RunLogView>());
+        var view = page.FindComponent<RunLogView>();
 
         view.WaitForAssertion(() => Lines(view).Should().Equal("Reading 10 devices.", "DEV-3 did not answer."));
         view.Find("[data-testid='log-following']").TextContent.Should().Be("Following live");
@@ -199,6 +202,16 @@ public sealed class OperatorActionComponentsTests : IAsyncLifetime
 
         grid.WaitForAssertion(() => grid.FindAll("tr.hub-run-row").Should().HaveCount(1));
         grid.FindAll("input[data-testid='select-run'], input[data-testid='select-page']").Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task RunPage_HoldsOneFeedSubscription_ForItsDetailsAndItsLog()
+    {
+        var runId = await _hub.CreateRunAsync(SampleOperations.InventorySync, RunStatus.Running, processed: 1, total: 10);
+        var page = Render(runId);
+        page.WaitForAssertion(() => page.FindAll("[data-testid='log-empty']").Should().NotBeEmpty());
+
+        _hub.Feed.SubscribersTo(RunChangeScope.ForRun(runId)).Should().Be(1, "the details and the log answer the same deliveries");
     }
 
     private static List<string> Lines(IRenderedComponent<RunLogView> view) =>

@@ -112,6 +112,25 @@ public sealed class RunsViewTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Cells_BuiltAsMarkup_ShowWhatTheDatabaseHolds_AsText()
+    {
+        // The grid's read-only cells are written as markup (RunGridCells): every value from the database is encoded.
+        const string Hostile = "<img src=x onerror=alert(1)>\" data-x=\"&amp;";
+        var runId = await _hub.CreateRunAsync(SampleOperations.PolicySync, RunStatus.Running, target: Hostile, processed: 2, total: 8);
+        await _hub.UpdateRunAsync(runId, r => r.InitiatorName = "Eve <b>Admin</b>");
+        Navigate("/admin/t/contoso/operations");
+        var view = _hub.Bunit.Render<RunsView>(p => p.Add(v => v.Tenant, _hub.Tenant));
+        view.WaitForAssertion(() => Chip(view, runId).TextContent.Trim().Should().Be("Running"));
+
+        var row = Row(view, runId);
+        row.QuerySelector("td[data-label='Target']")!.TextContent.Should().Be(Hostile);
+        row.QuerySelector("td[data-label='Started by']")!.TextContent.Should().Be("Eve <b>Admin</b>");
+        row.QuerySelectorAll("img, b, [data-x]").Should().BeEmpty("nothing typed into a run becomes an element or an attribute");
+        row.QuerySelector("[role='progressbar']")!.GetAttribute("aria-valuenow").Should().Be("25");
+        row.QuerySelector("[data-testid='run-progress']")!.TextContent.Should().Contain("2 of 8");
+    }
+
+    [Fact]
     public async Task LiveSignal_WhenPaused_ChangesNothingUntilResumed()
     {
         var runId = await _hub.CreateRunAsync(SampleOperations.PolicySync, RunStatus.Running, processed: 1, total: 10);

@@ -1,7 +1,22 @@
 namespace OperationsHub.Core.Feed;
 
-/// <summary>A run changed. Ids only: subscribers re-query the database, so a lost signal costs freshness, not truth.</summary>
-public readonly record struct RunChanged(long RunId, long TenantId, long? InitiatorUserId, int Version);
+/// <summary>
+/// A run changed. Ids only: subscribers re-query the database, so a lost signal costs freshness, not truth.
+/// <see cref="ProgressOnly"/>: the run's counts moved and nothing else (a heartbeat with progress), so a view of states
+/// (counts per status, notifications, an operation's active run) has nothing to re-read.
+/// </summary>
+public readonly record struct RunChanged(long RunId, long TenantId, long? InitiatorUserId, int Version, bool ProgressOnly = false)
+{
+    /// <summary>
+    /// One signal for a run from two: the newer version, and progress-only only when both were, so a state change
+    /// queued for a run is never hidden behind a progress beat that follows it.
+    /// </summary>
+    public static RunChanged Coalesce(RunChanged queued, RunChanged next)
+    {
+        var newest = queued.Version <= next.Version ? next : queued;
+        return newest with { ProgressOnly = queued.ProgressOnly && next.ProgressOnly };
+    }
+}
 
 public enum RunChangeScopeKind
 {
@@ -24,7 +39,11 @@ public readonly record struct RunChangeScope(RunChangeScopeKind Kind, long Id)
 /// The changes coalesced since the last delivery, one entry per run (its newest version). When more runs changed
 /// than a batch holds, <see cref="Overflowed"/> is set and the subscriber should simply reload everything it shows.
 /// </summary>
-public sealed record RunChangeBatch(IReadOnlyList<RunChanged> Changes, bool Overflowed);
+public sealed record RunChangeBatch(IReadOnlyList<RunChanged> Changes, bool Overflowed)
+{
+    /// <summary>Only counts moved: no run changed state, and nothing was lost to an overflow.</summary>
+    public bool ProgressOnly => !Overflowed && Changes.Count > 0 && Changes.All(c => c.ProgressOnly);
+}
 
 /// <summary>
 /// The live-update backbone: published after every commit that changes a run; each subscription is throttled

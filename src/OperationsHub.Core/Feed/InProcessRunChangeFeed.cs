@@ -162,10 +162,9 @@ internal sealed partial class InProcessRunChangeFeed(
 
                 if (!_overflowed)
                 {
-                    if (!_pending.TryGetValue(change.RunId, out var existing) || existing.Version <= change.Version)
-                    {
-                        _pending[change.RunId] = change;
-                    }
+                    _pending[change.RunId] = _pending.TryGetValue(change.RunId, out var existing)
+                        ? RunChanged.Coalesce(existing, change)
+                        : change;
 
                     if (_pending.Count > _maxBatchRuns)
                     {

@@ -220,7 +220,7 @@ internal sealed partial class RunTransitions(
 
         if (counts is not null)
         {
-            feed.Publish(new RunChanged(run.RunId, run.TenantId, run.InitiatorUserId, outcome.Version));
+            feed.Publish(new RunChanged(run.RunId, run.TenantId, run.InitiatorUserId, outcome.Version, ProgressOnly: true));
         }
 
         return outcome.CancelRequested ? HeartbeatResult.CancelRequested : HeartbeatResult.Renewed;

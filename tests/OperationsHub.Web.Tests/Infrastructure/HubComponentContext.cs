@@ -124,10 +124,13 @@ public sealed class HubComponentContext : IAsyncDisposable
             OperationsHub.Web.Features.Auth.HubClaims.CreateIdentity(user.Id, user.DisplayName, user.Email, token, "Test"));
         Bunit.Services.GetRequiredService<OperationsHub.Web.Features.Auth.RevalidatingSessionStateProvider>().SetAuthenticationState(
             Task.FromResult(new Microsoft.AspNetCore.Components.Authorization.AuthenticationState(OwnerPrincipal)));
-        Bunit.Render<MudPopoverProvider>();
+        Popovers = Bunit.Render<MudPopoverProvider>();
         Toasts = Bunit.Render<MudSnackbarProvider>();
         Dialogs = Bunit.Render<MudDialogProvider>();
     }
+
+    /// <summary>Where open menus and selects render their lists.</summary>
+    public IRenderedComponent<MudPopoverProvider> Popovers { get; private set; } = null!;
 
     /// <summary>Where dialogs (cancel, bulk) open: find their content here.</summary>
     public IRenderedComponent<MudDialogProvider> Dialogs { get; private set; } = null!;
@@ -224,6 +227,15 @@ public sealed class FakeChangeFeed : IRunChangeFeed
             {
                 return _subscribers.Count;
             }
+        }
+    }
+
+    /// <summary>How many subscriptions listen to exactly <paramref name="scope"/>.</summary>
+    public int SubscribersTo(RunChangeScope scope)
+    {
+        lock (_subscribers)
+        {
+            return _subscribers.Count(s => s.Scope == scope);
         }
     }
 

@@ -12,12 +12,11 @@ namespace OperationsHub.Web.Components.Layout;
 
 public sealed partial class MainLayout : IDisposable
 {
-    // One palette for every circuit: it is read, never changed, and each copy is some 230 colour objects.
-    private static readonly MudTheme Theme = HubTheme.Create();
-    private MudThemeProvider? _themeProvider;
     private ErrorBoundary? _errorBoundary;
-    private bool _drawerOpen = true;
-    private bool _isDarkMode;
+    // The menu button flips both: wide screens show the menu unless it was hidden, narrow ones hide it unless it was
+    // opened (and a choice closes it there). Each width sees its own state; CSS applies the one that fits.
+    private bool _navHiddenWide;
+    private bool _navOpenNarrow;
     private ThemePreference _preference;
     private IReadOnlyList<UserTenant> _tenants = [];
     private string? _currentTenant;
@@ -58,7 +57,6 @@ public sealed partial class MainLayout : IDisposable
         if (_userId is { } id)
         {
             _preference = await Preferences.GetThemeAsync(id, CancellationToken.None);
-            _isDarkMode = _preference == ThemePreference.Dark;
         }
 
         _currentTenant = OwnTenantFromUri(Navigation.Uri);
@@ -83,15 +81,6 @@ public sealed partial class MainLayout : IDisposable
         StateHasChanged();
     });
 
-    protected override async Task OnAfterRenderAsync(bool firstRender)
-    {
-        if (firstRender && _preference == ThemePreference.System && _themeProvider is not null)
-        {
-            await ApplySystemThemeAsync();
-            await _themeProvider.WatchSystemDarkModeAsync(OnSystemDarkModeChangedAsync);
-        }
-    }
-
     private async Task SetThemeAsync(ThemePreference preference)
     {
         if (!await Sessions.EnsureLiveAsync(CancellationToken.None))
@@ -104,47 +93,38 @@ public sealed partial class MainLayout : IDisposable
         {
             await Preferences.SetThemeAsync(id, preference, CancellationToken.None);
         }
-
-        if (preference == ThemePreference.System)
-        {
-            await ApplySystemThemeAsync();
-        }
-        else
-        {
-            _isDarkMode = preference == ThemePreference.Dark;
-        }
     }
 
-    private async Task ApplySystemThemeAsync()
+    private void ToggleDrawer() => (_navHiddenWide, _navOpenNarrow) = (!_navHiddenWide, !_navOpenNarrow);
+
+    private void CloseNarrowNav() => _navOpenNarrow = false;
+
+    private void OnNavKeyDown(KeyboardEventArgs e)
     {
-        if (_themeProvider is not null)
+        if (e.Key == "Escape")
         {
-            _isDarkMode = await _themeProvider.GetSystemDarkModeAsync();
-            StateHasChanged();
+            _navOpenNarrow = false;
         }
     }
 
-    private Task OnSystemDarkModeChangedAsync(bool dark)
-    {
-        if (_preference == ThemePreference.System)
-        {
-            _isDarkMode = dark;
-            StateHasChanged();
-        }
+    private string LayoutClass => _navHiddenWide
+        ? "mud-layout mud-drawer-close-responsive-md-left mud-drawer-left-clipped-always"
+        : "mud-layout mud-drawer-open-responsive-md-left mud-drawer-left-clipped-always";
 
-        return Task.CompletedTask;
-    }
-
-    private void ToggleDrawer() => _drawerOpen = !_drawerOpen;
+    private string DrawerClass =>
+        "mud-drawer mud-drawer-fixed mud-drawer-pos-left mud-drawer-md mud-drawer-clipped-always mud-elevation-0 mud-drawer-responsive hub-nav"
+        + (_navHiddenWide ? " mud-drawer--closed" : " mud-drawer--open")
+        + (_navOpenNarrow ? " hub-nav-narrow-open" : "");
 
     private void Recover() => _errorBoundary?.Recover();
 
     private void OnLocationChanged(object? sender, LocationChangedEventArgs e)
     {
         var tenant = OwnTenantFromUri(e.Location);
-        if (tenant != _currentTenant)
+        if (tenant != _currentTenant || _navOpenNarrow)
         {
-            _currentTenant = tenant;
+            // A choice in the menu laid over a narrow screen closes it.
+            (_currentTenant, _navOpenNarrow) = (tenant, false);
             _ = InvokeAsync(StateHasChanged);
         }
     }

@@ -30,15 +30,20 @@ public abstract class LiveComponentBase : ComponentBase, IDisposable
     /// <summary>
     /// Calls <paramref name="refresh"/> for every delivery on <paramref name="scope"/> (and after a reconnect).
     /// Does nothing while prerendering: a prerendered component is thrown away, and so would its subscription be.
+    /// A view of states (counts per status, notifications, an operation's active run) passes
+    /// <paramref name="progress"/> false: a delivery in which only runs' counts moved then costs it no query and no
+    /// render.
     /// </summary>
-    protected void Watch(RunChangeScope scope, Func<RunChangeBatch, Task> refresh)
+    protected void Watch(RunChangeScope scope, Func<RunChangeBatch, Task> refresh, bool progress = true)
     {
         if (!RendererInfo.IsInteractive)
         {
             return;
         }
 
-        _subscriptions.Add(Feed.Subscribe(scope, batch => InvokeAsync(() => RefreshAsync(() => refresh(batch)))));
+        _subscriptions.Add(Feed.Subscribe(scope, batch => progress || !batch.ProgressOnly
+            ? InvokeAsync(() => RefreshAsync(() => refresh(batch)))
+            : Task.CompletedTask));
         if (_onReconnected is null)
         {
             _onReconnected = () => InvokeAsync(() => RefreshAsync(() => refresh(new RunChangeBatch([], Overflowed: true))));

@@ -52,7 +52,7 @@ public sealed partial class NotificationCenter
         }
 
         // User-scoped: this tab hears about its own user's runs only.
-        Watch(RunChangeScope.ForUser(UserId), _ => OnChangedAsync());
+        Watch(RunChangeScope.ForUser(UserId), _ => OnChangedAsync(), progress: false);
     }
 
     private async Task OnChangedAsync()

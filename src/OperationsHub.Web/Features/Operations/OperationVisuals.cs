@@ -37,15 +37,24 @@ public static class OperationVisuals
     /// </summary>
     public static RenderFragment Svg(string icon, string? extraClass = null, Size size = Size.Small) => builder =>
     {
-        var classes = size == Size.Small ? "mud-icon-root mud-svg-icon mud-icon-size-small" : "mud-icon-root mud-svg-icon mud-icon-size-medium";
         builder.OpenElement(0, "svg");
-        builder.AddAttribute(1, "class", extraClass is null ? classes : classes + " " + extraClass);
+        builder.AddAttribute(1, "class", SvgClasses(extraClass, size));
         builder.AddAttribute(2, "focusable", "false");
         builder.AddAttribute(3, "viewBox", "0 0 24 24");
         builder.AddAttribute(4, "aria-hidden", "true");
         builder.AddMarkupContent(5, icon);
         builder.CloseElement();
     };
+
+    /// <summary>The same icon as a markup string, for cells built as markup (<see cref="RunGridCells"/>).</summary>
+    public static string SvgMarkup(string icon, string? extraClass = null, Size size = Size.Small) =>
+        $"<svg class=\"{SvgClasses(extraClass, size)}\" focusable=\"false\" viewBox=\"0 0 24 24\" aria-hidden=\"true\">{icon}</svg>";
+
+    private static string SvgClasses(string? extraClass, Size size)
+    {
+        var classes = size == Size.Small ? "mud-icon-root mud-svg-icon mud-icon-size-small" : "mud-icon-root mud-svg-icon mud-icon-size-medium";
+        return extraClass is null ? classes : classes + " " + extraClass;
+    }
 
     /// <summary>The CSS name MudBlazor uses for a palette colour (<c>mud-chip-color-success</c>, …).</summary>
     public static string CssName(Color color) => color switch

@@ -16,6 +16,8 @@ public sealed partial class RunDetailView
     private RunDetails? _details;
     private List<BreadcrumbItem> _breadcrumbs = [];
     private long _subscribedRunId;
+    // Deliveries heard for the run so far: the log below reads its new lines on each (one subscription per page).
+    private long _signals;
     private bool _busy;
     private bool _ticking;
     private string _announcement = "";
@@ -103,7 +105,11 @@ public sealed partial class RunDetailView
         {
             StopWatching();
             _subscribedRunId = RunId;
-            Watch(RunChangeScope.ForRun(RunId), _ => LoadAsync());
+            Watch(RunChangeScope.ForRun(RunId), _ =>
+            {
+                _signals++;
+                return LoadAsync();
+            });
         }
 
         await LoadAsync();

@@ -34,6 +34,7 @@ public sealed partial class RunsView
     private readonly HashSet<long> _selected = [];
     private bool _allMatching;
     private bool _bulkBusy;
+    private readonly RunGridCells _cells = new();
 
     [Inject]
     private RunsGridQuery Query { get; set; } = default!;
@@ -456,10 +457,13 @@ public sealed partial class RunsView
 
     private string DisplayName(string type) => Registry.DisplayNameOf(type);
 
+    private RunGridCells.RowCells CellsOf(RunGridRow run) => _cells.For(new RunGridCells.RowKey(
+        run.Id, RunLink(run.Id), run.Type, DisplayName(run.Type), run.Status, run.Outcome,
+        Query.StaleFor(run) is { } silent ? OperationVisuals.RunningDuration(silent) : null,
+        run.Target, run.InitiatorName, OperationVisuals.Relative(run.CreatedAt, Now), Viewer.Both(run.CreatedAt), run.Processed, run.Total));
+
     private TimeSpan? DurationOf(RunGridRow row) => row.StartedAt is not { } started ? null
         : (row.CompletedAt ?? Now) - started;
-
-    private static double Percent(RunGridRow row) => row.Total <= 0 ? 0 : Math.Clamp(100.0 * row.Processed / row.Total, 0, 100);
 
     /// <summary>"1 new run matches this view", "3 new runs match this view".</summary>
     internal static string NewRunsText(int count) =>

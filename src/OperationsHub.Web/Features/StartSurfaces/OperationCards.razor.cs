@@ -47,7 +47,7 @@ public sealed partial class OperationCards
     {
         _types = Registry.All.Where(t => !t.Internal).OrderBy(t => t.DisplayName, StringComparer.Ordinal).ToList();
         _states = await Queries.GetAsync(Tenant.TenantId, Disposing);
-        Watch(RunChangeScope.ForTenant(Tenant.TenantId), async _ => _states = await Queries.GetAsync(Tenant.TenantId, Disposing));
+        Watch(RunChangeScope.ForTenant(Tenant.TenantId), async _ => _states = await Queries.GetAsync(Tenant.TenantId, Disposing), progress: false);
     }
 
     private async Task StartAsync(OperationTypeDescriptor type)
