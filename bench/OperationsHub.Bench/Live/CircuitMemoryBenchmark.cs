@@ -72,7 +72,9 @@ internal static class CircuitMemoryBenchmark
         }
 
         // What the open pages cost the machine while nothing changes (the hub's relative-time tick aside).
-        var quiet = await BrowserCpuAsync(TimeSpan.FromSeconds(20));
+        var quietFrom = CpuProbe.Read();
+        await Task.Delay(TimeSpan.FromSeconds(20));
+        double? quiet = CpuProbe.Read() is { } quietTo && quietFrom is { } from ? CpuProbe.Between(from, quietTo).Browsers : null;
         var rows = new List<(string When, long Heap)> { ("baseline (hub warm, no page open)", baseline), ($"{pageCount} pages open", opened) };
         Console.WriteLine($"Circuit memory ({pageKind} page, {path}): {pageCount} pages opened in {open.Elapsed.TotalSeconds:F0} s; updates for {minutes} min, "
             + "one run finishing every second (and a fresh page of running runs each time all on screen have finished).");
@@ -123,48 +125,5 @@ internal static class CircuitMemoryBenchmark
             : "browser CPU: not measured (needs Linux /proc)");
         Console.WriteLine("Peers: Hangfire's dashboard is stateless server-side (each 2 s poll is a request); Quartz.NET has no UI.");
         return 0;
-    }
-
-    /// <summary>CPU used by all Chromium processes over <paramref name="window"/>, in percent of one core (Linux only).</summary>
-    private static async Task<double?> BrowserCpuAsync(TimeSpan window)
-    {
-        static double? Ticks()
-        {
-            if (!Directory.Exists("/proc/self"))
-            {
-                return null;
-            }
-
-            double total = 0;
-            foreach (var dir in Directory.EnumerateDirectories("/proc"))
-            {
-                try
-                {
-                    var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                    var close = stat.LastIndexOf(')');
-                    if (!stat.AsSpan(0, close).Contains("(chromium", StringComparison.Ordinal))
-                    {
-                        continue;
-                    }
-
-                    var fields = stat[(close + 2)..].Split(' ');
-                    total += double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture);
-                }
-                catch (IOException)
-                {
-                }
-                catch (UnauthorizedAccessException)
-                {
-                }
-            }
-
-            return total;
-        }
-
-        var before = Ticks();
-        await Task.Delay(window);
-        var after = Ticks();
-        // utime and stime are in clock ticks, 100 per second on Linux.
-        return before is { } b && after is { } a ? (a - b) / 100 / window.TotalSeconds * 100 : null;
     }
 }

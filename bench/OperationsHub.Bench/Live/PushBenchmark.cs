@@ -100,6 +100,7 @@ internal static class PushBenchmark
         // DOM mutation records on the first page while completions land, the batch turnover (a fresh page of runs)
         // aside: the count is banked before each batch starts and reset once the page shows the batch.
         var measuredMutations = 0;
+        var cpuFrom = CpuProbe.Read();
         for (var i = 0; i < changes; i++)
         {
             if (running.Count == 0)
@@ -128,6 +129,7 @@ internal static class PushBenchmark
             }
         }
 
+        var cpuTo = CpuProbe.Read();
         await Task.Delay(2000); // let the last ones land
         var latencies = new List<double>();
         var missing = 0;
@@ -151,6 +153,9 @@ internal static class PushBenchmark
         measuredMutations += await pages[0].EvaluateAsync<int>("() => window.__mutations");
         Console.WriteLine(FormattableString.Invariant(
             $"  DOM mutation records on one page: {measuredMutations:N0} for {changes} completions, {(double)measuredMutations / changes:F1} per completion (batch turnover aside; budget 5)"));
+        // Which side limits the result: with the browsers and the hub pinned to a core each (bench/pinned.sh), the
+        // side near 100 % is the one the changes wait for.
+        Console.WriteLine($"  CPU while the completions landed (batch starts included): {CpuProbe.Describe(cpuFrom, cpuTo)}");
         Console.WriteLine($"  server heap after a full GC: {GC.GetTotalMemory(forceFullCollection: true) / 1024 / 1024:N0} MB");
         if (missing > 0)
         {
