@@ -17,8 +17,8 @@ namespace OperationsHub.IntegrationTests.Drills;
 public abstract class WebFarmDrillTests(TestProvider provider) : IAsyncLifetime
 {
     private const string Operations = "/admin/t/contoso/operations";
-    private readonly List<DirectoryInfo> _homes = [];
     private TestDatabase _database = null!;
+    private FarmNodes _farm = null!;
     private HubProcess? _nodeA;
     private HubProcess? _nodeB;
 
@@ -26,10 +26,11 @@ public abstract class WebFarmDrillTests(TestProvider provider) : IAsyncLifetime
     {
         var ct = TestContext.Current.CancellationToken;
         _database = await TestDatabase.CreateAsync(provider);
+        _farm = new FarmNodes(_database);
         // One after the other, as a rolling start would: the first creates the key ring, the second finds it.
         // Node A serves pages only; node B runs the worker, polling so rarely that only a wake-up explains a prompt claim.
-        _nodeA = await HubProcess.StartAsync(_database, NodeSettings(worker: false), ct);
-        _nodeB = await HubProcess.StartAsync(_database, NodeSettings(worker: true), ct);
+        _nodeA = await _farm.StartAsync(NodeSettings(worker: false), ct);
+        _nodeB = await _farm.StartAsync(NodeSettings(worker: true), ct);
     }
 
     /// <summary>The poll of node B's worker: far beyond any wait in these tests.</summary>
@@ -41,22 +42,12 @@ public abstract class WebFarmDrillTests(TestProvider provider) : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        if (_nodeA is not null)
+        if (_farm is not null)
         {
-            await _nodeA.DisposeAsync();
-        }
-
-        if (_nodeB is not null)
-        {
-            await _nodeB.DisposeAsync();
+            await _farm.DisposeAsync();
         }
 
         await _database.DisposeAsync();
-        foreach (var home in _homes)
-        {
-            home.Delete(recursive: true);
-        }
-
         GC.SuppressFinalize(this);
     }
 
@@ -139,40 +130,25 @@ public abstract class WebFarmDrillTests(TestProvider provider) : IAsyncLifetime
         var keys = await KeyXmlAsync(ct);
         keys.Should().ContainSingle("the second node found the first node's key instead of making its own")
             .Which.Should().Contain("<key id=");
-        foreach (var home in _homes)
+        foreach (var home in _farm.Homes)
         {
             Directory.Exists(Path.Combine(home.FullName, ".aspnet", "DataProtection-Keys"))
                 .Should().BeFalse($"no key is written to a node's own disk ({home.FullName})");
         }
     }
 
-    private Dictionary<string, string> NodeSettings(bool worker)
+    private static Dictionary<string, string> NodeSettings(bool worker) => new()
     {
-        var home = Directory.CreateTempSubdirectory("opshub-node-home-");
-        _homes.Add(home);
-        var settings = new Dictionary<string, string>
-        {
-            // The default key ring lives under $HOME: a node of its own, as on another machine.
-            ["HOME"] = home.FullName,
-            ["Worker:Enabled"] = worker ? "true" : "false",
-            ["Worker:PollInterval"] = WorkerPoll.ToString(),
-        };
-        if (provider == TestProvider.PostgreSql)
-        {
-            // As the README says for a farm: every node's pool together stays under the server's max_connections
-            // (Npgsql's default of 100 per node is the whole of PostgreSQL's default).
-            settings["Database:ConnectionString"] = new NpgsqlConnectionStringBuilder(_database.ConnectionString) { MaxPoolSize = 30 }.ConnectionString;
-        }
-
-        return settings;
-    }
+        ["Worker:Enabled"] = worker ? "true" : "false",
+        ["Worker:PollInterval"] = WorkerPoll.ToString(),
+    };
 
     private static HttpClient Client(HubProcess node, CookieContainer cookies) =>
         new(new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false }) { BaseAddress = node.Address };
 
     private async Task<long> CountRunsAsync(string target, CancellationToken ct)
     {
-        await using var connection = await OpenAsync(ct);
+        await using var connection = await _farm.OpenAsync(ct);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT count(*) FROM operation_runs WHERE target = @target";
         var parameter = command.CreateParameter();
@@ -182,18 +158,9 @@ public abstract class WebFarmDrillTests(TestProvider provider) : IAsyncLifetime
         return Convert.ToInt64(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    private async Task<DbConnection> OpenAsync(CancellationToken ct)
-    {
-        DbConnection connection = provider == TestProvider.Sqlite
-            ? new SqliteConnection(_database.ConnectionString)
-            : new NpgsqlConnection(_database.ConnectionString);
-        await connection.OpenAsync(ct);
-        return connection;
-    }
-
     private async Task<List<string>> KeyXmlAsync(CancellationToken ct)
     {
-        await using var connection = await OpenAsync(ct);
+        await using var connection = await _farm.OpenAsync(ct);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT xml FROM data_protection_keys";
         await using var reader = await command.ExecuteReaderAsync(ct);

@@ -1,0 +1,64 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using OperationsHub.Testing;
+
+namespace OperationsHub.IntegrationTests.Drills;
+
+/// <summary>
+/// Hub processes on one test database, each with a home folder of its own (so each has a disk of its own, as two
+/// machines would). Disposing kills every node still running and removes the homes.
+/// </summary>
+internal sealed class FarmNodes(TestDatabase database) : IAsyncDisposable
+{
+    private readonly List<DirectoryInfo> _homes = [];
+    private readonly List<HubProcess> _nodes = [];
+
+    /// <summary>The home folders the nodes were given, in start order.</summary>
+    public IReadOnlyList<DirectoryInfo> Homes => _homes;
+
+    /// <summary>Starts a node with <paramref name="settings"/> on top of the farm's own (its home, its pool size).</summary>
+    public async Task<HubProcess> StartAsync(IReadOnlyDictionary<string, string> settings, CancellationToken ct)
+    {
+        var home = Directory.CreateTempSubdirectory("opshub-node-home-");
+        _homes.Add(home);
+        var all = new Dictionary<string, string>(settings)
+        {
+            // The default key ring lives under $HOME: a node of its own, as on another machine.
+            ["HOME"] = home.FullName,
+        };
+        if (database.Provider == TestProvider.PostgreSql)
+        {
+            // As the README says for a farm: every node's pool together stays under the server's max_connections
+            // (Npgsql's default of 100 per node is the whole of PostgreSQL's default).
+            all["Database:ConnectionString"] = new NpgsqlConnectionStringBuilder(database.ConnectionString) { MaxPoolSize = 30 }.ConnectionString;
+        }
+
+        var node = await HubProcess.StartAsync(database, all, ct);
+        _nodes.Add(node);
+        return node;
+    }
+
+    /// <summary>A connection of the test's own to the farm's database, for reading what the nodes wrote.</summary>
+    public async Task<DbConnection> OpenAsync(CancellationToken ct)
+    {
+        DbConnection connection = database.Provider == TestProvider.Sqlite
+            ? new SqliteConnection(database.ConnectionString)
+            : new NpgsqlConnection(database.ConnectionString);
+        await connection.OpenAsync(ct);
+        return connection;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in _nodes)
+        {
+            await node.DisposeAsync();
+        }
+
+        foreach (var home in _homes)
+        {
+            home.Delete(recursive: true);
+        }
+    }
+}
