@@ -86,11 +86,13 @@ public abstract class LeaseAndProgressTests(TestProvider provider) : IAsyncLifet
     }
 
     [Fact]
-    public void DefaultOptions_RecoverADeadWorkersRunWithin30Seconds()
+    public void DefaultOptions_RecoverADeadNodesRunWithin10Seconds_AndToleratesThreeMissedRenewals()
     {
         var defaults = new WorkerOptions();
 
-        (defaults.LeaseDuration + defaults.RecoveryInterval).Should().BeLessThanOrEqualTo(TimeSpan.FromSeconds(30));
+        (defaults.LeaseDuration + defaults.RecoveryInterval).Should().BeLessThanOrEqualTo(TimeSpan.FromSeconds(10));
+        (defaults.LeaseDuration / defaults.LeaseRenewalInterval).Should().BeGreaterThanOrEqualTo(4,
+            "a live node may miss three renewals in a row before its runs are taken");
     }
 
     [Fact]

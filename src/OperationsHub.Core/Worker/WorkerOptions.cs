@@ -3,9 +3,10 @@ using Microsoft.Extensions.Options;
 namespace OperationsHub.Core.Worker;
 
 /// <summary>
-/// Worker, lease and recovery settings. The defaults recover a dead worker's run within 30 s:
-/// the lease runs out at most <see cref="LeaseDuration"/> after the last renewal, and the next recovery pass
-/// (every <see cref="RecoveryInterval"/>) acts on it: 20 s + 5 s.
+/// Worker, lease and recovery settings. The defaults recover a dead node's run within 10 s: the lease runs out at most
+/// <see cref="LeaseDuration"/> after the last renewal, and the next recovery pass (every <see cref="RecoveryInterval"/>,
+/// on every node) acts on it: 8 s + 1 s. A live node renews every 2 s, so it can miss three renewals in a row (a long
+/// GC pause, a CPU-starved host: the drill starves a node with busy loops on its core) before its runs are taken.
 /// </summary>
 public sealed class WorkerOptions
 {
@@ -27,15 +28,16 @@ public sealed class WorkerOptions
     /// </summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(20);
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(8);
 
     /// <summary>How often a running run's lease is renewed.</summary>
-    public TimeSpan LeaseRenewalInterval { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan LeaseRenewalInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Progress is written at most once per this interval per run (plus the final write).</summary>
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    public TimeSpan RecoveryInterval { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>How often recovery looks for expired leases (one indexed read when there are none).</summary>
+    public TimeSpan RecoveryInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// A queued run of a type no handler here knows (the type was removed, or a newer node queued it) is failed by
