@@ -11,46 +11,17 @@ namespace OperationsHub.IntegrationTests.Drills;
 /// ends exactly once. Counted in the database: each run Completed and Succeeded, one "completed" event each, one
 /// "started" event per attempt, a second attempt only after a requeue, and no run left Queued or Running.
 /// </summary>
-public abstract class FarmLoadDrillTests(TestProvider provider) : IAsyncLifetime
+public abstract class FarmLoadDrillTests(TestProvider provider) : FarmDrill(provider)
 {
     private const int Runs = 10_000;
     private const string Target = "Farm load drill";
-
-    // Short leases so the killed node's runs come back in seconds; the rules are the product's.
-    private static readonly Dictionary<string, string> NodeSettings = new()
-    {
-        ["Worker:LeaseDuration"] = "00:00:04",
-        ["Worker:LeaseRenewalInterval"] = "00:00:01",
-        ["Worker:ProgressInterval"] = "00:00:01",
-        ["Worker:RecoveryInterval"] = "00:00:01",
-    };
-
-    private TestDatabase _database = null!;
-    private FarmNodes _farm = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        _database = await TestDatabase.CreateAsync(provider);
-        _farm = new FarmNodes(_database);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_farm is not null)
-        {
-            await _farm.DisposeAsync();
-        }
-
-        await _database.DisposeAsync();
-        GC.SuppressFinalize(this);
-    }
 
     [Fact]
     public async Task TenThousandRuns_OverTwoNodes_OneKilledAndRestartedMidway_EveryRunEndsExactlyOnce()
     {
         var ct = TestContext.Current.CancellationToken;
-        var nodeA = await _farm.StartAsync(NodeSettings, ct);
-        var nodeB = await _farm.StartAsync(NodeSettings, ct);
+        var nodeA = await Farm.StartAsync(ShortLeases, ct);
+        var nodeB = await Farm.StartAsync(ShortLeases, ct);
         var clock = Stopwatch.StartNew();
 
         // Starts through node B (node A dies below), 16 at a time; both nodes' workers drain them as they come.
@@ -84,7 +55,7 @@ public abstract class FarmLoadDrillTests(TestProvider provider) : IAsyncLifetime
             "a quarter of the runs completed", nodeA, nodeB);
         var killedAt = clock.Elapsed;
         await nodeA.KillAsync();
-        var restarted = await _farm.StartAsync(NodeSettings, ct);
+        var restarted = await Farm.StartAsync(ShortLeases, ct);
         var restartedAt = clock.Elapsed;
 
         await starting;
@@ -116,7 +87,7 @@ public abstract class FarmLoadDrillTests(TestProvider provider) : IAsyncLifetime
 
     private async Task<long> ScalarAsync(string sql, CancellationToken ct)
     {
-        await using var connection = await _farm.OpenAsync(ct);
+        await using var connection = await Farm.OpenAsync(ct);
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         var parameter = command.CreateParameter();

@@ -62,3 +62,47 @@ internal sealed class FarmNodes(TestDatabase database) : IAsyncDisposable
         }
     }
 }
+
+/// <summary>A drill over hub processes on a fresh database of <paramref name="provider"/>, removed afterwards.</summary>
+public abstract class FarmDrill(TestProvider provider) : IAsyncLifetime
+{
+    /// <summary>Short leases so a dead node's runs come back in seconds; the rules are the product's, only the clock is faster.</summary>
+    private protected static readonly IReadOnlyDictionary<string, string> ShortLeases = new Dictionary<string, string>
+    {
+        ["Worker:LeaseDuration"] = "00:00:04",
+        ["Worker:LeaseRenewalInterval"] = "00:00:01",
+        ["Worker:ProgressInterval"] = "00:00:01",
+        ["Worker:RecoveryInterval"] = "00:00:01",
+    };
+
+    private protected TestDatabase Database { get; private set; } = null!;
+
+    private protected FarmNodes Farm { get; private set; } = null!;
+
+    private protected TestProvider Provider => provider;
+
+    public virtual async ValueTask InitializeAsync()
+    {
+        Database = await TestDatabase.CreateAsync(provider);
+        Farm = new FarmNodes(Database);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await DisposeCoreAsync();
+        if (Farm is not null)
+        {
+            await Farm.DisposeAsync();
+        }
+
+        if (Database is not null)
+        {
+            await Database.DisposeAsync();
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>What a drill started beside the nodes, stopped before them.</summary>
+    protected virtual ValueTask DisposeCoreAsync() => ValueTask.CompletedTask;
+}

@@ -25,39 +25,20 @@ namespace OperationsHub.IntegrationTests.Drills;
 /// partition would): its heartbeats and completions change nothing, because every write of a running run is fenced by
 /// the owner and the attempt of the claim that began it.
 /// </summary>
-public abstract class NodeFailureDrillTests(TestProvider provider) : IAsyncLifetime
+public abstract class NodeFailureDrillTests(TestProvider provider) : FarmDrill(provider)
 {
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(4);
     private static readonly TimeSpan RecoveryInterval = TimeSpan.FromSeconds(1);
 
-    private TestDatabase _database = null!;
-    private FarmNodes _farm = null!;
     private HubProcess? _nodeA;
     private HubProcess? _nodeB;
-
-    public async ValueTask InitializeAsync()
-    {
-        _database = await TestDatabase.CreateAsync(provider);
-        _farm = new FarmNodes(_database);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_farm is not null)
-        {
-            await _farm.DisposeAsync();
-        }
-
-        await _database.DisposeAsync();
-        GC.SuppressFinalize(this);
-    }
 
     [Fact]
     public async Task ANodeKilledMidRun_ItsRunsAreFailedOrRerunByTheOther_AndItsLateWritesChangeNothing()
     {
         var ct = TestContext.Current.CancellationToken;
         // A alone first, so every run below is A's; B joins before the kill, as a live second node.
-        _nodeA = await _farm.StartAsync(NodeSettings, ct);
+        _nodeA = await Farm.StartAsync(ShortLeases, ct);
         using var onA = _nodeA.ApiClient();
         var backupId = await WaitForBackupAsync(ct);
         var retrySafe = new[]
@@ -70,7 +51,7 @@ public abstract class NodeFailureDrillTests(TestProvider provider) : IAsyncLifet
         long[] all = [.. retrySafe, notRetrySafe];
         await WaitForAsync(async () => (await ReadRunsAsync(all, ct)).All(r => r.Status == "Running" && r.Processed > 0),
             TimeSpan.FromSeconds(30), "every run running on node A and reporting progress");
-        _nodeB = await _farm.StartAsync(NodeSettings, ct);
+        _nodeB = await Farm.StartAsync(ShortLeases, ct);
 
         var held = await ReadRunsAsync(all, ct);
         var deadOwner = held.Select(r => r.LeaseOwner).Distinct().Should().ContainSingle("node A claimed every run").Subject!;
@@ -128,21 +109,12 @@ public abstract class NodeFailureDrillTests(TestProvider provider) : IAsyncLifet
     {
         var options = Options.Create(new DatabaseOptions
         {
-            Provider = provider.ToString(),
-            ConnectionString = _database.ConnectionString,
+            Provider = Provider.ToString(),
+            ConnectionString = Database.ConnectionString,
             WriterConnections = 1,
         });
-        return provider == TestProvider.Sqlite ? new SqliteRunStore(options) : new PostgreSqlRunStore(options);
+        return Provider == TestProvider.Sqlite ? new SqliteRunStore(options) : new PostgreSqlRunStore(options);
     }
-
-    // Short leases so the drill takes seconds; the rules are the product's, only the clock is faster.
-    private static readonly Dictionary<string, string> NodeSettings = new()
-    {
-        ["Worker:LeaseDuration"] = "00:00:04",
-        ["Worker:LeaseRenewalInterval"] = "00:00:01",
-        ["Worker:ProgressInterval"] = "00:00:01",
-        ["Worker:RecoveryInterval"] = "00:00:01",
-    };
 
     private static async Task<long> StartAsync(
         HttpClient client, string type, Dictionary<string, string> inputs, Dictionary<string, string>? identity = null)
@@ -159,7 +131,7 @@ public abstract class NodeFailureDrillTests(TestProvider provider) : IAsyncLifet
         string? id = null;
         await WaitForAsync(async () =>
         {
-            await using var connection = await _farm.OpenAsync(ct);
+            await using var connection = await Farm.OpenAsync(ct);
             await using var select = connection.CreateCommand();
             select.CommandText = "SELECT b.id FROM backups b JOIN tenants t ON t.id = b.tenant_id WHERE t.external_id = 'contoso' ORDER BY b.id LIMIT 1";
             id = Convert.ToString(await select.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture);
@@ -170,7 +142,7 @@ public abstract class NodeFailureDrillTests(TestProvider provider) : IAsyncLifet
 
     private async Task<List<RunState>> ReadRunsAsync(long[] ids, CancellationToken ct)
     {
-        await using var connection = await _farm.OpenAsync(ct);
+        await using var connection = await Farm.OpenAsync(ct);
         await using var select = connection.CreateCommand();
         select.CommandText = "SELECT id, status, outcome, attempt, lease_owner, processed_count, failures_json FROM operation_runs"
             + $" WHERE id IN ({string.Join(',', ids)}) ORDER BY id";
@@ -189,7 +161,7 @@ public abstract class NodeFailureDrillTests(TestProvider provider) : IAsyncLifet
     private async Task<List<string>> SnapshotAsync(long[] ids, CancellationToken ct)
     {
         var list = string.Join(',', ids);
-        await using var connection = await _farm.OpenAsync(ct);
+        await using var connection = await Farm.OpenAsync(ct);
         var lines = new List<string>();
         foreach (var sql in new[]
         {

@@ -17,22 +17,14 @@ public sealed class StarvedNodeDrill;
 /// every second and would take any run whose lease lapsed. For three whole leases none is taken: no run is requeued or
 /// abandoned, each keeps its first attempt and node A as its owner, and node A's renewals keep landing.
 /// </summary>
-public abstract class StarvedNodeDrillTests(TestProvider provider) : IAsyncLifetime
+public abstract class StarvedNodeDrillTests(TestProvider provider) : FarmDrill(provider)
 {
     private const int BusyLoops = 4;
     private static readonly TimeSpan DefaultLease = new Core.Worker.WorkerOptions().LeaseDuration;
 
     private readonly List<Process> _loops = [];
-    private TestDatabase _database = null!;
-    private FarmNodes _farm = null!;
 
-    public async ValueTask InitializeAsync()
-    {
-        _database = await TestDatabase.CreateAsync(provider);
-        _farm = new FarmNodes(_database);
-    }
-
-    public async ValueTask DisposeAsync()
+    protected override async ValueTask DisposeCoreAsync()
     {
         foreach (var loop in _loops)
         {
@@ -40,14 +32,6 @@ public abstract class StarvedNodeDrillTests(TestProvider provider) : IAsyncLifet
             await loop.WaitForExitAsync();
             loop.Dispose();
         }
-
-        if (_farm is not null)
-        {
-            await _farm.DisposeAsync();
-        }
-
-        await _database.DisposeAsync();
-        GC.SuppressFinalize(this);
     }
 
     [Fact]
@@ -55,7 +39,7 @@ public abstract class StarvedNodeDrillTests(TestProvider provider) : IAsyncLifet
     {
         var ct = TestContext.Current.CancellationToken;
         var settings = new Dictionary<string, string>(); // the product's defaults: lease, renewal, recovery
-        var nodeA = await _farm.StartAsync(settings, ct);
+        var nodeA = await Farm.StartAsync(settings, ct);
         using var onA = nodeA.ApiClient();
         var runs = new List<long>();
         foreach (var type in new[] { "inventory_sync", "policy_sync" })
@@ -65,7 +49,7 @@ public abstract class StarvedNodeDrillTests(TestProvider provider) : IAsyncLifet
 
         await WaitForAsync(async () => (await ReadAsync(runs, ct)).All(r => r.Status == "Running"), TimeSpan.FromSeconds(30),
             "every run running on node A");
-        var nodeB = await _farm.StartAsync(settings, ct);
+        var nodeB = await Farm.StartAsync(settings, ct);
         var owner = (await ReadAsync(runs, ct)).Select(r => r.LeaseOwner).Distinct().Should().ContainSingle().Subject!;
         owner.Should().Contain($"/{nodeA.ProcessId}/");
         owner.Should().NotContain($"/{nodeB.ProcessId}/");
@@ -136,7 +120,7 @@ public abstract class StarvedNodeDrillTests(TestProvider provider) : IAsyncLifet
 
     private async Task<List<RunLease>> ReadAsync(IReadOnlyList<long> ids, CancellationToken ct)
     {
-        await using var connection = await _farm.OpenAsync(ct);
+        await using var connection = await Farm.OpenAsync(ct);
         await using var select = connection.CreateCommand();
         select.CommandText = "SELECT id, status, attempt, lease_owner, lease_expires_at FROM operation_runs"
             + $" WHERE id IN ({string.Join(',', ids)}) ORDER BY id";
@@ -154,7 +138,7 @@ public abstract class StarvedNodeDrillTests(TestProvider provider) : IAsyncLifet
 
     private async Task<List<string>> EventKindsAsync(IReadOnlyList<long> ids, CancellationToken ct)
     {
-        await using var connection = await _farm.OpenAsync(ct);
+        await using var connection = await Farm.OpenAsync(ct);
         await using var select = connection.CreateCommand();
         select.CommandText = $"SELECT kind FROM operation_run_events WHERE run_id IN ({string.Join(',', ids)})";
         var kinds = new List<string>();

@@ -14,23 +14,20 @@ namespace OperationsHub.IntegrationTests.Drills;
 /// machines would): a sign-in cookie and an antiforgery token issued by one node work on the other, because the Data
 /// Protection key ring is in the database, not on either node's disk.
 /// </summary>
-public abstract class WebFarmDrillTests(TestProvider provider) : IAsyncLifetime
+public abstract class WebFarmDrillTests(TestProvider provider) : FarmDrill(provider)
 {
     private const string Operations = "/admin/t/contoso/operations";
-    private TestDatabase _database = null!;
-    private FarmNodes _farm = null!;
     private HubProcess? _nodeA;
     private HubProcess? _nodeB;
 
-    public async ValueTask InitializeAsync()
+    public override async ValueTask InitializeAsync()
     {
         var ct = TestContext.Current.CancellationToken;
-        _database = await TestDatabase.CreateAsync(provider);
-        _farm = new FarmNodes(_database);
+        await base.InitializeAsync();
         // One after the other, as a rolling start would: the first creates the key ring, the second finds it.
         // Node A serves pages only; node B runs the worker, polling so rarely that only a wake-up explains a prompt claim.
-        _nodeA = await _farm.StartAsync(NodeSettings(worker: false), ct);
-        _nodeB = await _farm.StartAsync(NodeSettings(worker: true), ct);
+        _nodeA = await Farm.StartAsync(NodeSettings(worker: false), ct);
+        _nodeB = await Farm.StartAsync(NodeSettings(worker: true), ct);
     }
 
     /// <summary>The poll of node B's worker: far beyond any wait in these tests.</summary>
@@ -39,17 +36,6 @@ public abstract class WebFarmDrillTests(TestProvider provider) : IAsyncLifetime
     private protected HubProcess NodeA => _nodeA!;
 
     private protected HubProcess NodeB => _nodeB!;
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_farm is not null)
-        {
-            await _farm.DisposeAsync();
-        }
-
-        await _database.DisposeAsync();
-        GC.SuppressFinalize(this);
-    }
 
     [Fact]
     public async Task ASignInOnOneNode_OpensPagesOnTheOther_AndItsFormsPostThere()
@@ -130,7 +116,7 @@ public abstract class WebFarmDrillTests(TestProvider provider) : IAsyncLifetime
         var keys = await KeyXmlAsync(ct);
         keys.Should().ContainSingle("the second node found the first node's key instead of making its own")
             .Which.Should().Contain("<key id=");
-        foreach (var home in _farm.Homes)
+        foreach (var home in Farm.Homes)
         {
             Directory.Exists(Path.Combine(home.FullName, ".aspnet", "DataProtection-Keys"))
                 .Should().BeFalse($"no key is written to a node's own disk ({home.FullName})");
@@ -148,7 +134,7 @@ public abstract class WebFarmDrillTests(TestProvider provider) : IAsyncLifetime
 
     private async Task<long> CountRunsAsync(string target, CancellationToken ct)
     {
-        await using var connection = await _farm.OpenAsync(ct);
+        await using var connection = await Farm.OpenAsync(ct);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT count(*) FROM operation_runs WHERE target = @target";
         var parameter = command.CreateParameter();
@@ -160,7 +146,7 @@ public abstract class WebFarmDrillTests(TestProvider provider) : IAsyncLifetime
 
     private async Task<List<string>> KeyXmlAsync(CancellationToken ct)
     {
-        await using var connection = await _farm.OpenAsync(ct);
+        await using var connection = await Farm.OpenAsync(ct);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT xml FROM data_protection_keys";
         await using var reader = await command.ExecuteReaderAsync(ct);
