@@ -20,10 +20,10 @@ namespace OperationsHub.IntegrationTests.Drills;
 /// <summary>
 /// A node of a farm dies holding long runs: two hub processes on one database, node A works every run, node B is up
 /// beside it; A is killed with SIGKILL. Within A's lease plus one recovery interval, node B fails the run that is not
-/// safe to repeat and takes the others again as a second attempt, and none stays Running under the dead node. Then
-/// node A "comes back" with what it held (its owner name and attempt, as a node frozen by a long GC pause or a
-/// partition would): its heartbeats and completions change nothing, because every write of a running run is fenced by
-/// the owner and the attempt of the claim that began it.
+/// safe to repeat and takes the others again as a second attempt, and none stays Running under the dead node. Then,
+/// with node B stopped so that nothing else writes, node A "comes back" with what it held (its owner name and attempt,
+/// as a node frozen by a long GC pause or a partition would): its heartbeats and completions change nothing, because
+/// every write of a running run is fenced by the owner and the attempt of the claim that began it.
 /// </summary>
 public abstract class NodeFailureDrillTests(TestProvider provider) : FarmDrill(provider)
 {
@@ -84,7 +84,9 @@ public abstract class NodeFailureDrillTests(TestProvider provider) : FarmDrill(p
         // The poll that sees it settled runs every 200 ms, and a claim follows the requeue: one second of slack.
         settledAt.Should().BeLessThanOrEqualTo(budget + TimeSpan.FromSeconds(1), "recovery acts within the lease plus one recovery interval");
 
-        // Node A comes back with its old lease: the product's own store, as node A's worker would call it.
+        // Node A comes back with its old lease: the product's own store, as node A's worker would call it. Node B is
+        // stopped first, so its own renewals cannot move the snapshot: whatever changes now, node A's late writes did.
+        await _nodeB.KillAsync();
         var before = await SnapshotAsync(all, ct);
         using (var store = Store())
         {
