@@ -39,6 +39,9 @@ internal sealed class FarmNodes(TestDatabase database) : IAsyncDisposable
         return node;
     }
 
+    /// <summary>What every node started so far printed, for a failure message.</summary>
+    public string Output => string.Join("\n", _nodes.Select((n, i) => $"--- node {i + 1} on {n.Address} ---\n{n.Output}"));
+
     /// <summary>A connection of the test's own to the farm's database, for reading what the nodes wrote.</summary>
     public async Task<DbConnection> OpenAsync(CancellationToken ct)
     {
@@ -101,6 +104,24 @@ public abstract class FarmDrill(TestProvider provider) : IAsyncLifetime
         }
 
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>
+    /// Polls <paramref name="condition"/> every 200 ms until it holds; past <paramref name="timeout"/>, fails with what
+    /// every node printed.
+    /// </summary>
+    private protected async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (deadline.Elapsed > timeout)
+            {
+                throw new TimeoutException($"Timed out waiting for {what}.\n{Farm.Output}");
+            }
+
+            await Task.Delay(200, TestContext.Current.CancellationToken);
+        }
     }
 
     /// <summary>What a drill started beside the nodes, stopped before them.</summary>

@@ -185,20 +185,6 @@ public abstract class NodeFailureDrillTests(TestProvider provider) : FarmDrill(p
         return lines;
     }
 
-    private async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (deadline.Elapsed > timeout)
-            {
-                throw new TimeoutException($"Timed out waiting for {what}.\n--- node A ---\n{_nodeA?.Output}\n--- node B ---\n{_nodeB?.Output}");
-            }
-
-            await Task.Delay(200, TestContext.Current.CancellationToken);
-        }
-    }
-
     private sealed record RunState(long Id, string Status, string Outcome, int Attempt, string? LeaseOwner, int Processed, string FailuresJson);
 }
 

@@ -151,16 +151,6 @@ public abstract class StarvedNodeDrillTests(TestProvider provider) : FarmDrill(p
         return kinds;
     }
 
-    private static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            deadline.Elapsed.Should().BeLessThan(timeout, $"waiting for {what}");
-            await Task.Delay(200, TestContext.Current.CancellationToken);
-        }
-    }
-
     private sealed record RunLease(long Id, string Status, int Attempt, string? LeaseOwner, string? LeaseExpiresAt);
 }
 
