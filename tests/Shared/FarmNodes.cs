@@ -1,9 +1,8 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Npgsql;
-using OperationsHub.Testing;
 
-namespace OperationsHub.IntegrationTests.Drills;
+namespace OperationsHub.Testing;
 
 /// <summary>
 /// Hub processes on one test database, each with a home folder of its own (so each has a disk of its own, as two

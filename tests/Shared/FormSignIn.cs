@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace OperationsHub.IntegrationTests.Infrastructure;
+namespace OperationsHub.Testing;
 
 /// <summary>Signs in through the real local sign-in form: fetch it, take its antiforgery token, post the credentials.</summary>
 internal static partial class FormSignIn

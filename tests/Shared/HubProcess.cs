@@ -2,11 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using OperationsHub.IntegrationTests.Infrastructure;
-using OperationsHub.Testing;
 using OperationsHub.Web.Features.Demo;
 
-namespace OperationsHub.IntegrationTests.Drills;
+namespace OperationsHub.Testing;
 
 /// <summary>
 /// The hub as its own operating-system process (<c>dotnet OperationsHub.Web.dll</c>) on a loopback port and a SQLite
