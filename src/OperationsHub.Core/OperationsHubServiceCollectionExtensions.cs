@@ -53,6 +53,7 @@ public static class OperationsHubServiceCollectionExtensions
         services.AddSingleton<OperationTypeRegistry>();
         // One node's feed; a provider that relays changes between nodes (PostgreSQL) registers its own first.
         services.TryAddSingleton<IRunChangeFeed, InProcessRunChangeFeed>();
+        services.AddSingleton<DatabaseClock>();
         services.AddSingleton<RunTransitions>();
         services.AddSingleton(sp => new OperationRunService(
             sp.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<HubDbContext>>(),

@@ -74,6 +74,12 @@ public sealed class PostgreSqlRunStore : SqlRunStore
             .ExecuteNonQuery();
     }
 
+    /// <summary>The server's clock, read on a writer connection (a statement of its own, outside any group).</summary>
+    public override Task<DateTime> ReadClockAsync(CancellationToken cancellationToken) =>
+        Writer.ReadClockAsync("SELECT statement_timestamp()", cancellationToken);
+
+    protected override string LockRowForShare => " FOR SHARE";
+
     protected override string InList(string column, string parameter) => $"{column} = ANY({parameter})";
 
     protected override object ListValue<T>(IReadOnlyList<T> values) => values.ToArray();

@@ -122,6 +122,29 @@ public abstract class LeaseAndProgressTests(TestProvider provider) : IAsyncLifet
     }
 
     [Fact]
+    public async Task LogLines_OfAClaimWhoseLeaseWasTaken_AreRefused_AndTheNewClaimsAreWritten()
+    {
+        var run = (await _hub.StartAsync(type: TestOperations.Succeed)).Run;
+        await ClaimAsDeadWorkerAsync(run.Id);
+        var store = _hub.Services.GetRequiredService<IRunStore>();
+        LogEntry[] Lines(string text) => [new LogEntry(_hub.Time!.GetUtcNow().UtcDateTime, RunLogLevel.Information, text)];
+        (await store.AppendLogAsync(run.Id, "dead-worker", 1, Lines("while it held the lease"), default)).Should().Be(1);
+
+        // The lease runs out, recovery requeues the run and another worker claims it (attempt 2).
+        _hub.Time!.Advance(Options.LeaseDuration + TimeSpan.FromSeconds(1));
+        (await _hub.Recovery.RunOnceAsync(default)).Requeued.Should().Be(1);
+        (await _hub.Transitions.TryClaimAsync(run.Id, "new-worker", Options.LeaseDuration, default)).Should().NotBeNull();
+
+        (await store.AppendLogAsync(run.Id, "dead-worker", 1, Lines("late, from the first claim"), default)).Should().Be(0);
+        (await store.AppendLogAsync(run.Id, "new-worker", 1, Lines("the right owner, an old attempt"), default)).Should().Be(0);
+        (await store.AppendLogAsync(run.Id, "new-worker", 2, Lines("the new claim"), default)).Should().Be(1);
+        await using var db = await _hub.DbAsync();
+        (await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.ToListAsync(
+                db.RunLogLines.Where(l => l.RunId == run.Id).OrderBy(l => l.Id).Select(l => l.Message)))
+            .Should().Equal("while it held the lease", "the new claim");
+    }
+
+    [Fact]
     public async Task DeadWorker_RunThatIsNotRetrySafe_FailsAsAbandoned()
     {
         var run = (await _hub.StartAsync(type: TestOperations.BlockingNotRetrySafe)).Run;
@@ -355,16 +378,18 @@ public abstract class LeaseAndProgressTests(TestProvider provider) : IAsyncLifet
         public Task<IReadOnlyList<PrunedRun>> PruneAsync(DateTime cutoff, int batchSize, CancellationToken cancellationToken) =>
             inner.PruneAsync(cutoff, batchSize, cancellationToken);
 
-        public Task AppendLogAsync(long runId, IReadOnlyList<LogEntry> lines, CancellationToken cancellationToken)
+        public Task<int> AppendLogAsync(long runId, string owner, int attempt, IReadOnlyList<LogEntry> lines, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref _logWrites);
-            return inner.AppendLogAsync(runId, lines, cancellationToken);
+            return inner.AppendLogAsync(runId, owner, attempt, lines, cancellationToken);
         }
 
         public Task AppendEventAsync(long runId, string kind, string message, DateTime at, CancellationToken cancellationToken) =>
             inner.AppendEventAsync(runId, kind, message, at, cancellationToken);
 
         public bool IsTransient(Exception exception) => inner.IsTransient(exception);
+
+        public Task<DateTime> ReadClockAsync(CancellationToken cancellationToken) => inner.ReadClockAsync(cancellationToken);
     }
 }
 

@@ -21,10 +21,11 @@ internal sealed partial class RunTransitions(
     OperationTypeRegistry registry,
     HubMetrics metrics,
     WebhookListeners webhooks,
-    TimeProvider time,
+    DatabaseClock clock,
     ILogger<RunTransitions> logger)
 {
-    public DateTime UtcNow => time.GetUtcNow().UtcDateTime;
+    /// <summary>Now on the database's clock: every lifecycle time (leases, created, started, completed) is on it.</summary>
+    public DateTime UtcNow => clock.UtcNow;
 
     /// <summary>
     /// Inserts a queued run with its "created" event and the initiator's "queued" notification; null when an active
@@ -190,8 +191,11 @@ internal sealed partial class RunTransitions(
         feed.Publish(new RunChanged(original.Id, original.TenantId, original.InitiatorUserId, 0));
     }
 
-    /// <summary>Writes log lines of a running run: each sanitized and bounded here, all in one commit.</summary>
-    public Task AppendLogAsync(long runId, IReadOnlyList<LogEntry> lines, CancellationToken ct)
+    /// <summary>
+    /// Writes log lines of a running run: each sanitized and bounded here, all in one commit; only while
+    /// <paramref name="owner"/> holds the lease of <paramref name="run"/>'s claim (0 lines written otherwise).
+    /// </summary>
+    public Task<int> AppendLogAsync(RunRow run, string owner, IReadOnlyList<LogEntry> lines, CancellationToken ct)
     {
         var clean = new LogEntry[lines.Count];
         for (var i = 0; i < clean.Length; i++)
@@ -201,7 +205,7 @@ internal sealed partial class RunTransitions(
             clean[i] = line with { Message = message.Length == 0 ? "(empty line)" : message };
         }
 
-        return store.AppendLogAsync(runId, clean, ct);
+        return store.AppendLogAsync(run.RunId, owner, run.Attempt, clean, ct);
     }
 
     /// <summary>

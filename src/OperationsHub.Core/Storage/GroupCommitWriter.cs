@@ -96,6 +96,19 @@ public sealed class GroupCommitWriter : IDisposable
         return pending.Task;
     }
 
+    /// <summary>
+    /// Reads the database's clock with <paramref name="sql"/> on a connection of its own, outside every group (a
+    /// group's queue would add its wait to the round trip the reading is corrected by).
+    /// </summary>
+    public async Task<DateTime> ReadClockAsync(string sql, CancellationToken cancellationToken)
+    {
+        await using var connection = _connections.Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        var value = await command.ExecuteScalarAsync(cancellationToken);
+        return value is DateTime at ? at.ToUniversalTime() : throw new InvalidOperationException($"'{sql}' returned {value} instead of a time.");
+    }
+
     public void Dispose()
     {
         _queue.Writer.TryComplete();

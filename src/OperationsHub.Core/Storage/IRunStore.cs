@@ -54,9 +54,11 @@ public interface IRunStore
 
     /// <summary>
     /// Appends <paramref name="lines"/> (sanitized and bounded by the engine) to a run's log, in one commit and a few
-    /// multi-row statements: a log costs a write per batch, never one per line.
+    /// multi-row statements: a log costs a write per batch, never one per line. Only while <paramref name="owner"/>
+    /// holds the lease of the claim that began <paramref name="attempt"/>, like every write of a running run; returns
+    /// how many lines were written (0: the lease is gone, nothing was written).
     /// </summary>
-    Task AppendLogAsync(long runId, IReadOnlyList<LogEntry> lines, CancellationToken cancellationToken);
+    Task<int> AppendLogAsync(long runId, string owner, int attempt, IReadOnlyList<LogEntry> lines, CancellationToken cancellationToken);
 
     /// <summary>
     /// Adds a timeline event to a run outside a transition of its own: what was done to it from elsewhere (it was
@@ -75,6 +77,12 @@ public interface IRunStore
     /// connections): nothing was written, and the same request may succeed in a moment.
     /// </summary>
     bool IsTransient(Exception exception);
+
+    /// <summary>
+    /// The database's clock (UTC), which every node's lease times follow (<see cref="Runs.DatabaseClock"/>): the
+    /// server's for a database server, this machine's for an embedded file (every process that opens it is here).
+    /// </summary>
+    Task<DateTime> ReadClockAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>A run to insert as Queued, its values sanitized by the engine.</summary>

@@ -90,6 +90,7 @@ public abstract class SqlRunStore : IRunStore, IDisposable
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Sql, bool Notice), string?> _fused = new();
     private string? _claimSql;
+    private string? _logFenceSql;
     private string? _claimBatchSql;
     private string[]? _pruneSql;
 
@@ -119,6 +120,9 @@ public abstract class SqlRunStore : IRunStore, IDisposable
     protected abstract object ListValue<T>(IReadOnlyList<T> values);
 
     public abstract bool IsTransient(Exception exception);
+
+    /// <summary>An embedded database has no clock of its own: every process that opens it reads this machine's.</summary>
+    public virtual Task<DateTime> ReadClockAsync(CancellationToken cancellationToken) => Task.FromResult(DateTime.UtcNow);
 
     public Task<long?> InsertQueuedAsync(NewRun run, RunEffects effects, CancellationToken cancellationToken)
     {
@@ -287,16 +291,23 @@ public abstract class SqlRunStore : IRunStore, IDisposable
         Writer.WriteAsync(session => session.Command(ReleaseSql)
             .With("@id", runId).With("@owner", owner).With("@attempt", attempt).With("@past", now.AddTicks(-10)).ExecuteNonQuery(), cancellationToken);
 
-    public Task AppendLogAsync(long runId, IReadOnlyList<LogEntry> lines, CancellationToken cancellationToken)
+    public Task<int> AppendLogAsync(long runId, string owner, int attempt, IReadOnlyList<LogEntry> lines, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(lines);
         if (lines.Count == 0)
         {
-            return Task.CompletedTask;
+            return Task.FromResult(0);
         }
 
         return Writer.WriteAsync(session =>
         {
+            // Fenced as every write of a running run is; the row stays locked (where the provider can) until the commit,
+            // so a requeue of the run lands after these lines or finds them refused, never between the check and them.
+            if (session.Command(LogFenceSql).With("@id", runId).With("@owner", owner).With("@attempt", attempt).ExecuteScalar() is null)
+            {
+                return 0;
+            }
+
             var next = 0;
             foreach (var size in LogChunkSizes)
             {
@@ -322,6 +333,14 @@ public abstract class SqlRunStore : IRunStore, IDisposable
     public Task AppendEventAsync(long runId, string kind, string message, DateTime at, CancellationToken cancellationToken) =>
         Writer.WriteAsync(session => session.Command(InsertEventSql)
             .With("@run_id", runId).With("@kind", kind).With("@message", message).With("@at", at).ExecuteNonQuery(), cancellationToken);
+
+    private string LogFenceSql => _logFenceSql ??= "SELECT 1 FROM operation_runs" + HeldLease + LockRowForShare;
+
+    /// <summary>
+    /// What a provider appends to a one-row SELECT to keep that row from changing until the commit (PostgreSQL:
+    /// <c>FOR SHARE</c>); nothing where one writer at a time already serialises every write (SQLite).
+    /// </summary>
+    protected virtual string LockRowForShare => "";
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> LogInsertStatements = new();
 

@@ -249,7 +249,8 @@ internal sealed partial class RunExecutor(
 
         try
         {
-            await transitions.AppendLogAsync(run.RunId, lines, stop);
+            // Refused (0) once the lease is gone: a handler whose run was taken writes nothing more.
+            await transitions.AppendLogAsync(run, identity.Name, lines, stop);
             return true;
         }
         catch (Exception ex)

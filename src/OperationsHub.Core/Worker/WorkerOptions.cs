@@ -40,6 +40,13 @@ public sealed class WorkerOptions
     public TimeSpan RecoveryInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// How often this node compares its clock with the database's. Lifecycle times (leases, started, completed) are
+    /// on the database's clock, so a node whose clock runs ahead neither takes live runs from other nodes nor loses
+    /// its own early.
+    /// </summary>
+    public TimeSpan ClockSyncInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
     /// A queued run of a type no handler here knows (the type was removed, or a newer node queued it) is failed by
     /// recovery once it has waited this long, so it never sits in "Queued" for work nobody will do.
     /// </summary>
@@ -108,6 +115,11 @@ internal sealed class ValidateWorkerOptions : IValidateOptions<WorkerOptions>
         if (o.RecoveryInterval <= TimeSpan.Zero)
         {
             failures.Add("Worker:RecoveryInterval must be positive.");
+        }
+
+        if (o.ClockSyncInterval <= TimeSpan.Zero)
+        {
+            failures.Add("Worker:ClockSyncInterval must be positive.");
         }
 
         if (o.PollInterval <= TimeSpan.Zero)

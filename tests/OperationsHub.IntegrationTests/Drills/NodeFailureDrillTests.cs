@@ -101,10 +101,12 @@ public abstract class NodeFailureDrillTests(TestProvider provider) : FarmDrill(p
                     new RunEffects("completed", "Completed by the dead node"), ct);
                 completed.Should().BeNull($"run {run.Id}: the dead node's completion is refused");
                 await store.ReleaseLeaseAsync(run.Id, deadOwner, run.Attempt, now, ct);
+                (await store.AppendLogAsync(run.Id, deadOwner, run.Attempt, [new LogEntry(now, RunLogLevel.Information, "late line")], ct))
+                    .Should().Be(0, $"run {run.Id}: the dead node's log lines are refused");
             }
         }
 
-        (await SnapshotAsync(all, ct)).Should().Equal(before, "the dead node's late writes changed no run, event or notification");
+        (await SnapshotAsync(all, ct)).Should().Equal(before, "the dead node's late writes changed no run, event, notification or log line");
     }
 
     private SqlRunStore Store()
@@ -170,6 +172,7 @@ public abstract class NodeFailureDrillTests(TestProvider provider) : FarmDrill(p
             $"SELECT id, status, outcome, attempt, lease_owner, lease_expires_at, version, completed_at FROM operation_runs WHERE id IN ({list}) ORDER BY id",
             $"SELECT count(*) FROM operation_run_events WHERE run_id IN ({list})",
             $"SELECT count(*) FROM user_notifications WHERE run_id IN ({list})",
+            $"SELECT count(*) FROM run_log_lines WHERE run_id IN ({list})",
         })
         {
             await using var select = connection.CreateCommand();
