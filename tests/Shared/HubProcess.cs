@@ -44,7 +44,8 @@ internal sealed class HubProcess : IAsyncDisposable
     public static Task<HubProcess> StartAsync(TestDatabase database, IReadOnlyDictionary<string, string> settings, CancellationToken ct) =>
         StartAsync(database.Settings, settings, ct);
 
-    private static async Task<HubProcess> StartAsync(
+    /// <summary>A hub process on the database <paramref name="databaseSettings"/> name (<c>Database:Provider</c>, <c>Database:ConnectionString</c>).</summary>
+    public static async Task<HubProcess> StartAsync(
         IReadOnlyDictionary<string, string?> databaseSettings, IReadOnlyDictionary<string, string> settings, CancellationToken ct)
     {
         var port = FreeLoopbackPort();

@@ -4,12 +4,17 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using OperationsHub.Core;
+using OperationsHub.PostgreSql;
+using OperationsHub.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Playwright;
 using OperationsHub.Core.Data;
 using OperationsHub.Core.Domain;
 using OperationsHub.Core.Runs;
+using OperationsHub.Core.Samples;
 using OperationsHub.EndToEnd.Infrastructure;
 using OperationsHub.Web.Features.Demo;
 
@@ -30,6 +35,9 @@ internal sealed class LiveHub : IAsyncDisposable
     private readonly List<IBrowserContext> _contexts = [];
     private readonly System.Collections.Concurrent.ConcurrentDictionary<long, OperationsHub.Core.Storage.RunRow> _claimed = new();
     private Factory? _factory;
+    private Microsoft.Extensions.Hosting.IHost? _nodeA;
+    private string? _postgresServer;
+    private string? _postgresDatabase;
     private IPlaywright? _playwright;
     private IBrowser? _browser;
     private string? _storageState;
@@ -42,17 +50,37 @@ internal sealed class LiveHub : IAsyncDisposable
 
     public RunInitiator Initiator { get; private set; } = null!;
 
-    internal RunTransitions Transitions => Services.GetRequiredService<RunTransitions>();
+    /// <summary>Where runs are started and completed: the web host itself, or node A (across nodes).</summary>
+    private IServiceProvider Driver => _nodeA?.Services ?? Services;
 
-    public OperationRunService Runs => Services.GetRequiredService<OperationRunService>();
+    internal RunTransitions Transitions => Driver.GetRequiredService<RunTransitions>();
 
-    public static async Task<LiveHub> StartAsync()
+    public OperationRunService Runs => Driver.GetRequiredService<OperationRunService>();
+
+    /// <summary>Whether changes are committed on another node than the one serving the pages.</summary>
+    public bool AcrossNodes => _nodeA is not null;
+
+    /// <summary>
+    /// The hub on SQLite; or, with <paramref name="postgresServer"/>, two nodes on a fresh PostgreSQL database: the web
+    /// host serving the pages (node B) and an engine host of its own (node A: its own data source, change feed and
+    /// publisher) through which the benchmark commits, so every change reaches the pages over LISTEN/NOTIFY.
+    /// </summary>
+    public static async Task<LiveHub> StartAsync(string? postgresServer = null)
     {
         var hub = new LiveHub();
         // Development, as `dotnet run` serves it: static assets (MudBlazor, blazor.web.js) come from the build's
         // manifest rather than a published wwwroot. The content root is the web project's folder, found from here.
         Environment.SetEnvironmentVariable("ASPNETCORE_TEST_CONTENTROOT_OPERATIONSHUB_WEB", WebProjectFolder());
-        hub._factory = new Factory(Path.Combine(hub._directory.FullName, "hub.db"));
+        var database = new Dictionary<string, string?> { ["Database:ConnectionString"] = $"Data Source={Path.Combine(hub._directory.FullName, "hub.db")}" };
+        if (postgresServer is not null)
+        {
+            hub._postgresServer = postgresServer;
+            var connectionString = await OperationsHub.Bench.Throughput.PostgreSqlThroughputBenchmark.CreateDatabaseAsync(postgresServer, "opshub_push");
+            hub._postgresDatabase = new Npgsql.NpgsqlConnectionStringBuilder(connectionString).Database;
+            database = new() { ["Database:Provider"] = "PostgreSql", ["Database:ConnectionString"] = connectionString };
+        }
+
+        hub._factory = new Factory(database);
         hub._factory.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
         hub._factory.StartServer();
         hub.BaseAddress = new Uri(hub._factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
@@ -62,6 +90,17 @@ internal sealed class LiveHub : IAsyncDisposable
             hub.TenantId = (await db.Tenants.SingleAsync(t => t.ExternalId == Tenant)).Id;
             var starter = await db.Users.SingleAsync(u => u.Email == Starter);
             hub.Initiator = new RunInitiator(starter.Id, starter.DisplayName);
+        }
+
+        if (postgresServer is not null)
+        {
+            var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+            builder.Logging.ClearProviders();
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(database) { ["Worker:Enabled"] = "false" });
+            builder.Services.AddOperationsHub(builder.Configuration, storage => storage.AddSqlite().AddPostgreSql());
+            builder.Services.AddSampleOperations(); // the types the pages' runs are of, as the web host registers them
+            hub._nodeA = builder.Build();
+            await hub._nodeA.StartAsync();
         }
 
         hub._playwright = await Playwright.CreateAsync();
@@ -169,9 +208,20 @@ internal sealed class LiveHub : IAsyncDisposable
         }
 
         _playwright?.Dispose();
+        if (_nodeA is not null)
+        {
+            await _nodeA.StopAsync();
+            _nodeA.Dispose();
+        }
+
         if (_factory is not null)
         {
             await _factory.DisposeAsync();
+        }
+
+        if (_postgresDatabase is not null)
+        {
+            await OperationsHub.Bench.Throughput.PostgreSqlThroughputBenchmark.DropAsync(_postgresServer!, _postgresDatabase);
         }
 
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
@@ -202,12 +252,16 @@ internal sealed class LiveHub : IAsyncDisposable
     public static double EpochMs() => (DateTime.UtcNow - DateTime.UnixEpoch).TotalMilliseconds;
 
     // Any public type of the web assembly names its entry point (the bench has a Program of its own).
-    private sealed class Factory(string databasePath) : WebApplicationFactory<OperationsHub.Web.Features.Api.StartRunBody>
+    private sealed class Factory(IReadOnlyDictionary<string, string?> database) : WebApplicationFactory<OperationsHub.Web.Features.Api.StartRunBody>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             builder.UseEnvironment("Development");
-            builder.UseSetting("Database:ConnectionString", $"Data Source={databasePath}");
+            foreach (var (key, value) in database)
+            {
+                builder.UseSetting(key, value);
+            }
+
             builder.UseSetting("Demo:Enabled", "true");
             builder.UseSetting("Demo:GenerateRuns", "false");
             builder.UseSetting("Worker:Enabled", "false");

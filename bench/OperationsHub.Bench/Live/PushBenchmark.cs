@@ -42,15 +42,19 @@ internal static class PushBenchmark
         }
         """;
 
-    public static async Task<int> RunAsync(string[] args)
+    /// <param name="acrossNodes">
+    /// On PostgreSQL, committing on node A while the pages are on node B (<see cref="LiveHub.StartAsync"/>): the
+    /// latency includes node A's publisher, NOTIFY and node B's listener.
+    /// </param>
+    public static async Task<int> RunAsync(string[] args, bool acrossNodes = false)
     {
         var changes = args.Length > 1 && int.TryParse(args[1], CultureInfo.InvariantCulture, out var c) ? c : 500;
         int[] pageCounts = args.Length > 2
             ? [.. args.Skip(2).Select(a => int.Parse(a, CultureInfo.InvariantCulture))]
             : [1, 100];
 
-        await using var hub = await LiveHub.StartAsync();
-        Console.WriteLine($"Push latency: {changes} completions per scenario, "
+        await using var hub = await LiveHub.StartAsync(acrossNodes ? OperationsHub.Bench.Throughput.PostgreSqlThroughputBenchmark.Server : null);
+        Console.WriteLine($"Push latency{(acrossNodes ? " across nodes (PostgreSQL on loopback; commit on node A, pages on node B, two hosts in this process)" : "")}: {changes} completions per scenario, "
             + $"{Environment.ProcessorCount} cores, .NET {Environment.Version}, Chromium on loopback, hub and browser on one machine.");
         var rows = new List<string>();
         foreach (var pages in pageCounts)
@@ -58,7 +62,7 @@ internal static class PushBenchmark
             var latencies = await MeasureAsync(hub, pages, changes);
             latencies.Sort();
             rows.Add(FormattableString.Invariant(
-                $"| OperationsHub, {pages} page{(pages == 1 ? "" : "s")} on the runs grid, a completion every {StepFor(pages).TotalMilliseconds:F0} ms | {latencies.Count:N0} | {Percentile(latencies, 50):F0} | {Percentile(latencies, 95):F0} | {Percentile(latencies, 99):F0} | {latencies[^1]:F0} |"));
+                $"| OperationsHub{(acrossNodes ? " across nodes" : "")}, {pages} page{(pages == 1 ? "" : "s")} on the runs grid, a completion every {StepFor(pages).TotalMilliseconds:F0} ms | {latencies.Count:N0} | {Percentile(latencies, 50):F0} | {Percentile(latencies, 95):F0} | {Percentile(latencies, 99):F0} | {latencies[^1]:F0} |"));
             await hub.CloseAllPagesAsync();
         }
 

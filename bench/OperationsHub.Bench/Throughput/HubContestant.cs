@@ -51,53 +51,69 @@ internal sealed class HubContestant(string? postgresServer = null) : Contestant,
             _connectionString = new Npgsql.NpgsqlConnectionStringBuilder(postgresServer) { Database = _postgresDatabase }.ConnectionString;
         }
 
+        _host = BuildHost(postgresServer is null ? "Sqlite" : "PostgreSql", _connectionString, worker: true);
+        (_tenantId, _userId) = await MigrateAndSeedAsync(_host);
+        await _host.StartAsync();
+    }
+
+    public override Task<int> DrainAsync(int count) =>
+        DrainAsync(this, [_host!], _tenantId, _userId, count, postgresServer is null
+            ? new SqliteConnection(_connectionString)
+            : new Npgsql.NpgsqlConnection(_connectionString));
+
+    /// <summary>A hub host (the engine as shipped, with the no-op type) on <paramref name="connectionString"/>.</summary>
+    internal static IHost BuildHost(string provider, string connectionString, bool worker)
+    {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Database:Provider"] = postgresServer is null ? "Sqlite" : "PostgreSql",
-            ["Database:ConnectionString"] = _connectionString,
+            ["Database:Provider"] = provider,
+            ["Database:ConnectionString"] = connectionString,
+            ["Worker:Enabled"] = worker ? "true" : "false",
         });
         builder.Services.AddOperationsHub(builder.Configuration, storage => storage.AddSqlite().AddPostgreSql());
         builder.Services.AddOperationType<NoopHandler>(new OperationTypeDescriptor("noop", "No-op") { Internal = true });
-        _host = builder.Build();
-        await _host.Services.MigrateHubDatabaseAsync();
-
-        var factory = _host.Services.GetRequiredService<IDbContextFactory<HubDbContext>>();
-        await using (var db = await factory.CreateDbContextAsync())
-        {
-            var tenant = new Tenant { ExternalId = "bench", Name = "Bench" };
-            var user = new HubUser { DisplayName = "Bench Admin", Email = "bench@contoso.test", NormalizedEmail = "BENCH@CONTOSO.TEST" };
-            db.Tenants.Add(tenant);
-            db.Users.Add(user);
-            await db.SaveChangesAsync();
-            _tenantId = tenant.Id;
-            _userId = user.Id;
-        }
-
-        await _host.StartAsync();
+        return builder.Build();
     }
 
-    public override async Task<int> DrainAsync(int count)
+    /// <summary>Migrates the hub's database and adds the tenant and the initiator every run is started for.</summary>
+    internal static async Task<(long TenantId, long UserId)> MigrateAndSeedAsync(IHost host)
     {
-        var service = _host!.Services.GetRequiredService<OperationRunService>();
-        var initiator = new RunInitiator(_userId, "Bench Admin");
+        await host.Services.MigrateHubDatabaseAsync();
+        var factory = host.Services.GetRequiredService<IDbContextFactory<HubDbContext>>();
+        await using var db = await factory.CreateDbContextAsync();
+        var tenant = new Tenant { ExternalId = "bench", Name = "Bench" };
+        var user = new HubUser { DisplayName = "Bench Admin", Email = "bench@contoso.test", NormalizedEmail = "BENCH@CONTOSO.TEST" };
+        db.Tenants.Add(tenant);
+        db.Users.Add(user);
+        await db.SaveChangesAsync();
+        return (tenant.Id, user.Id);
+    }
+
+    /// <summary>
+    /// Starts <paramref name="count"/> no-op runs from four producers, spread over <paramref name="starters"/>' start
+    /// services, and waits until <paramref name="store"/> shows them all completed; returns how many succeeded.
+    /// </summary>
+    internal static async Task<int> DrainAsync(Contestant contestant, IReadOnlyList<IHost> starters, long tenantId, long userId, int count,
+        System.Data.Common.DbConnection store)
+    {
+        var services = starters.Select(h => h.Services.GetRequiredService<OperationRunService>()).ToList();
+        var initiator = new RunInitiator(userId, "Bench Admin");
         await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = Producers }, async (i, ct) =>
-            await service.StartAsync(new StartRunRequest
+            await services[i % services.Count].StartAsync(new StartRunRequest
             {
-                TenantId = _tenantId,
+                TenantId = tenantId,
                 Type = "noop",
                 Initiator = initiator,
                 IdentityInputs = new Dictionary<string, string> { ["n"] = i.ToString(CultureInfo.InvariantCulture) },
             }, ct));
 
-        await using System.Data.Common.DbConnection connection = postgresServer is null
-            ? new SqliteConnection(_connectionString)
-            : new Npgsql.NpgsqlConnection(_connectionString);
+        await using var connection = store;
         await connection.OpenAsync();
         await using var completed = connection.CreateCommand();
         completed.CommandText = "SELECT count(*) FROM operation_runs WHERE status = 'Completed'";
-        await WaitUntilAsync(async () => Convert.ToInt64(await completed.ExecuteScalarAsync(), CultureInfo.InvariantCulture) >= count);
+        await contestant.WaitUntilAsync(async () => Convert.ToInt64(await completed.ExecuteScalarAsync(), CultureInfo.InvariantCulture) >= count);
 
         await using var succeeded = connection.CreateCommand();
         succeeded.CommandText = "SELECT count(*) FROM operation_runs WHERE outcome = 'Succeeded'";

@@ -18,11 +18,8 @@ internal static class PostgreSqlThroughputBenchmark
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var count = args.Length > 1 && int.TryParse(args[1], CultureInfo.InvariantCulture, out var n) ? n : 10_000;
-        var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault()?.Split(',');
-        var server = Environment.GetEnvironmentVariable("OPSHUB_BENCH_POSTGRES")
-            ?? "Host=localhost;Username=postgres;Password=opshub;Database=postgres";
-
+        var (count, only) = CountAndOnly(args);
+        var server = Server;
         var contestants = new List<Func<Contestant>>
         {
             () => new HubContestant(server),
@@ -33,12 +30,22 @@ internal static class PostgreSqlThroughputBenchmark
             () => new RawPostgreSqlFloorContestant(server),
         };
 
+        return await MeasureAsync(server, count, only, contestants, "Throughput", "OperationsHub", "each contestant in a fresh database");
+    }
+
+    /// <summary>
+    /// Drains <paramref name="count"/> items through each contestant in turn (those <paramref name="only"/> names, if
+    /// given) and prints the table: runs/s, commits per run, and <paramref name="reference"/>'s ratio to each.
+    /// </summary>
+    internal static async Task<int> MeasureAsync(
+        string server, int count, string[]? only, IEnumerable<Func<Contestant>> contestants, string title, string reference, string setUp)
+    {
         await using (var probe = new NpgsqlConnection(server))
         {
             await probe.OpenAsync();
-            Console.WriteLine($"Throughput on PostgreSQL {probe.PostgreSqlVersion}: {count:N0} no-op items per contestant, "
+            Console.WriteLine($"{title} on PostgreSQL {probe.PostgreSqlVersion}: {count:N0} no-op items per contestant, "
                 + $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription.Trim()}, .NET {Environment.Version}; "
-                + "server on this machine (loopback), each contestant in a fresh database.");
+                + $"server on this machine (loopback), {setUp}.");
         }
 
         var results = new List<(string Name, string Settings, int Completed, TimeSpan Elapsed, long Commits)>();
@@ -71,9 +78,9 @@ internal static class PostgreSqlThroughputBenchmark
             }
         }
 
-        var hub = results.FirstOrDefault(r => r.Name == "OperationsHub");
+        var hub = results.FirstOrDefault(r => r.Name == reference);
         Console.WriteLine();
-        Console.WriteLine("| contestant (PostgreSQL) | completed | seconds | runs/s | commits/run | OperationsHub is |");
+        Console.WriteLine($"| contestant (PostgreSQL) | completed | seconds | runs/s | commits/run | {reference} is |");
         Console.WriteLine("|---|---|---|---|---|---|");
         foreach (var r in results)
         {
@@ -94,6 +101,15 @@ internal static class PostgreSqlThroughputBenchmark
         Console.WriteLine("- commits/run: xact_commit of the contestant's database in pg_stat_database during the drain, divided by the items completed.");
         return results.All(r => r.Completed == count) ? 0 : 1;
     }
+
+    /// <summary>The server the PostgreSQL benchmarks use: OPSHUB_BENCH_POSTGRES, or the README's local one.</summary>
+    internal static string Server => Environment.GetEnvironmentVariable("OPSHUB_BENCH_POSTGRES")
+        ?? "Host=localhost;Username=postgres;Password=opshub;Database=postgres";
+
+    /// <summary><c>[count] [--only name,name]</c>: items per contestant (10,000) and which contestants to run.</summary>
+    internal static (int Count, string[]? Only) CountAndOnly(string[] args) => (
+        args.Length > 1 && int.TryParse(args[1], CultureInfo.InvariantCulture, out var n) ? n : 10_000,
+        args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault()?.Split(','));
 
     internal static async Task DropAsync(string server, string database)
     {
