@@ -23,26 +23,43 @@ namespace OperationsHub.Bench.Farm;
 /// </summary>
 internal static class FarmThroughputBenchmark
 {
+    /// <summary>
+    /// <c>throughput-farm [count] [--only ...] [--backlog]</c>. With <c>--backlog</c> the items are queued while every
+    /// node holds its workers back (not measured), and the measurement is the nodes working off that backlog: the
+    /// workers' throughput alone, without the starts' latency in the way.
+    /// </summary>
     public static Task<int> RunAsync(string[] args)
     {
         var (count, only) = PostgreSqlThroughputBenchmark.CountAndOnly(args);
         var server = PostgreSqlThroughputBenchmark.Server;
-        var contestants = new List<Func<Contestant>>
+        var backlog = args.Contains("--backlog");
+        var contestants = new List<Func<Contestant>>();
+        if (!backlog)
         {
-            () => new HubContestant(server),
-            () => new HubFarmContestant(server, nodes: 1),
-            () => new HubFarmContestant(server, nodes: 2),
-            () => new QuartzFarmContestant(server, nodes: 2),
-            () => new HangfireFarmContestant(server, nodes: 2),
-        };
-        return PostgreSqlThroughputBenchmark.MeasureAsync(server, count, only, contestants, "Throughput across nodes",
-            HubFarmContestant.NameFor(2), "each contestant in a fresh database, each worker node a process of its own");
+            contestants.Add(() => new HubContestant(server));
+        }
+
+        contestants.AddRange(
+        [
+            () => new HubFarmContestant(server, nodes: 1, backlog),
+            () => new HubFarmContestant(server, nodes: 2, backlog),
+            () => new QuartzFarmContestant(server, nodes: 2, backlog),
+            () => new HangfireFarmContestant(server, nodes: 2, backlog),
+        ]);
+        return PostgreSqlThroughputBenchmark.MeasureAsync(server, count, only, contestants,
+            backlog ? "Backlog drain across nodes" : "Throughput across nodes",
+            HubFarmContestant.NameFor(2), "each contestant in a fresh database, each worker node a process of its own"
+                + (backlog ? "; every item queued before the nodes' workers are released" : ""), backlog);
     }
 
-    /// <summary><c>farm-node hub|quartz|hangfire connection-string</c>: one worker node, until it is killed.</summary>
+    /// <summary>
+    /// <c>farm-node hub|quartz|hangfire connection-string [--hold]</c>: one worker node, until it is killed. With
+    /// <c>--hold</c> it is built and reports ready, but starts working only when a line arrives on its input.
+    /// </summary>
     public static async Task<int> NodeAsync(string[] args)
     {
         var (kind, connectionString) = (args[1], args[2]);
+        var hold = args.Contains("--hold");
         using IHost host = kind switch
         {
             "hub" => HubContestant.BuildHost("PostgreSql", connectionString, worker: true),
@@ -50,8 +67,18 @@ internal static class FarmThroughputBenchmark
             "hangfire" => HangfireFarmContestant.BuildHost(connectionString),
             _ => throw new ArgumentException($"No node kind '{kind}'."),
         };
-        await host.StartAsync();
-        Console.WriteLine(NodeProcess.Ready);
+        if (hold)
+        {
+            Console.WriteLine(NodeProcess.Ready);
+            await Console.In.ReadLineAsync();
+            await host.StartAsync();
+        }
+        else
+        {
+            await host.StartAsync();
+            Console.WriteLine(NodeProcess.Ready);
+        }
+
         await host.WaitForShutdownAsync();
         return 0;
     }
@@ -65,12 +92,20 @@ internal sealed class NodeProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private NodeProcess(string kind, string connectionString)
+    private NodeProcess(string kind, string connectionString, bool hold)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
+        };
         foreach (var argument in new[] { typeof(NodeProcess).Assembly.Location, "farm-node", kind, connectionString })
         {
             start.ArgumentList.Add(argument);
+        }
+
+        if (hold)
+        {
+            start.ArgumentList.Add("--hold");
         }
 
         _process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
@@ -80,9 +115,10 @@ internal sealed class NodeProcess : IAsyncDisposable
         _process.BeginErrorReadLine();
     }
 
-    public static async Task<List<NodeProcess>> StartAsync(string kind, string connectionString, int nodes)
+    /// <param name="hold">Built and ready, but working only after <see cref="ReleaseAsync"/>.</param>
+    public static async Task<List<NodeProcess>> StartAsync(string kind, string connectionString, int nodes, bool hold = false)
     {
-        var started = Enumerable.Range(0, nodes).Select(_ => new NodeProcess(kind, connectionString)).ToList();
+        var started = Enumerable.Range(0, nodes).Select(_ => new NodeProcess(kind, connectionString, hold)).ToList();
         foreach (var node in started)
         {
             var ready = await Task.WhenAny(node._ready.Task, Task.Delay(TimeSpan.FromSeconds(60)), node._process.WaitForExitAsync());
@@ -93,6 +129,13 @@ internal sealed class NodeProcess : IAsyncDisposable
         }
 
         return started;
+    }
+
+    /// <summary>Lets a node started with <c>hold</c> start working.</summary>
+    public async Task ReleaseAsync()
+    {
+        await _process.StandardInput.WriteLineAsync("go");
+        await _process.StandardInput.FlushAsync();
     }
 
     public async ValueTask DisposeAsync()
@@ -136,7 +179,19 @@ internal sealed class FarmDatabase(string server) : IAsyncDisposable
 
     public async Task CreateAsync(string prefix) => ConnectionString = await PostgreSqlThroughputBenchmark.CreateDatabaseAsync(server, prefix);
 
-    public async Task StartNodesAsync(string kind, int nodes) => _nodes = await NodeProcess.StartAsync(kind, ConnectionString, nodes);
+    public async Task StartNodesAsync(string kind, int nodes, bool hold) => _nodes = await NodeProcess.StartAsync(kind, ConnectionString, nodes, hold);
+
+    /// <summary>Whether the items were queued with the nodes held back (the drain then releases them).</summary>
+    public bool BacklogQueued { get; set; }
+
+    /// <summary>Releases held nodes, all at once, if a backlog was queued for them.</summary>
+    public async Task ReleaseIfHeldAsync()
+    {
+        if (BacklogQueued)
+        {
+            await Task.WhenAll(_nodes.Select(n => n.ReleaseAsync()));
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -153,7 +208,7 @@ internal sealed class FarmDatabase(string server) : IAsyncDisposable
 }
 
 /// <summary>The hub: this process starts runs through a node without a worker; N worker-node processes claim them.</summary>
-internal sealed class HubFarmContestant(string server, int nodes) : Contestant, IPostgreSqlContestant
+internal sealed class HubFarmContestant(string server, int nodes, bool backlog = false) : Contestant, IPostgreSqlContestant
 {
     private readonly FarmDatabase _farm = new(server);
     private IHost? _starter;
@@ -176,11 +231,25 @@ internal sealed class HubFarmContestant(string server, int nodes) : Contestant, 
         _starter = HubContestant.BuildHost("PostgreSql", _farm.ConnectionString, worker: false);
         (_tenantId, _userId) = await HubContestant.MigrateAndSeedAsync(_starter);
         await _starter.StartAsync();
-        await _farm.StartNodesAsync("hub", nodes);
+        await _farm.StartNodesAsync("hub", nodes, hold: backlog);
     }
 
-    public override Task<int> DrainAsync(int count) =>
-        HubContestant.DrainAsync(this, [_starter!], _tenantId, _userId, count, new NpgsqlConnection(_farm.ConnectionString));
+    public override async Task QueueBacklogAsync(int count)
+    {
+        await HubContestant.StartRunsAsync([_starter!], _tenantId, _userId, count);
+        _farm.BacklogQueued = true;
+    }
+
+    public override async Task<int> DrainAsync(int count)
+    {
+        if (!_farm.BacklogQueued)
+        {
+            return await HubContestant.DrainAsync(this, [_starter!], _tenantId, _userId, count, new NpgsqlConnection(_farm.ConnectionString));
+        }
+
+        await _farm.ReleaseIfHeldAsync();
+        return await HubContestant.WaitCompletedAsync(this, count, new NpgsqlConnection(_farm.ConnectionString));
+    }
 
     public override async ValueTask DisposeAsync()
     {
@@ -198,7 +267,7 @@ internal sealed class HubFarmContestant(string server, int nodes) : Contestant, 
 /// Quartz.NET 4.7.3, ADO job store on PostgreSQL with clustering, tuned as on one node (32 threads, MaxBatchSize 32):
 /// this process schedules through a scheduler it never starts (standby: it writes to the store, fires nothing).
 /// </summary>
-internal sealed class QuartzFarmContestant(string server, int nodes) : Contestant, IPostgreSqlContestant
+internal sealed class QuartzFarmContestant(string server, int nodes, bool backlog = false) : Contestant, IPostgreSqlContestant
 {
     private readonly FarmDatabase _farm = new(server);
     private IHost? _client;
@@ -250,10 +319,16 @@ internal sealed class QuartzFarmContestant(string server, int nodes) : Contestan
         await _client.StartAsync();
         // The scheduler is made (and the schema provisioned) on first use; before the nodes start, so they find it.
         await _client.Services.GetRequiredService<ISchedulerFactory>().GetScheduler();
-        await _farm.StartNodesAsync("quartz", nodes);
+        await _farm.StartNodesAsync("quartz", nodes, hold: backlog);
     }
 
-    public override async Task<int> DrainAsync(int count)
+    public override async Task QueueBacklogAsync(int count)
+    {
+        await ScheduleAsync(count);
+        _farm.BacklogQueued = true;
+    }
+
+    private async Task ScheduleAsync(int count)
     {
         var scheduler = await _client!.Services.GetRequiredService<ISchedulerFactory>().GetScheduler();
         await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = Producers }, async (i, ct) =>
@@ -263,6 +338,18 @@ internal sealed class QuartzFarmContestant(string server, int nodes) : Contestan
             var trigger = TriggerBuilder.Create().WithIdentity(name, "bench").StartNow().Build();
             await scheduler.ScheduleJob(job, trigger, default(ScheduleJobOptions), ct);
         });
+    }
+
+    public override async Task<int> DrainAsync(int count)
+    {
+        if (_farm.BacklogQueued)
+        {
+            await _farm.ReleaseIfHeldAsync();
+        }
+        else
+        {
+            await ScheduleAsync(count);
+        }
 
         await using var connection = new NpgsqlConnection(_farm.ConnectionString);
         await connection.OpenAsync();
@@ -290,7 +377,7 @@ internal sealed class QuartzFarmContestant(string server, int nodes) : Contestan
 /// Hangfire 1.8 on Hangfire.PostgreSql 1.21, tuned as on one node (8 workers, 50 ms queue poll) with one
 /// BackgroundJobServer per node process; this process enqueues through the client and runs no server itself.
 /// </summary>
-internal sealed class HangfireFarmContestant(string server, int nodes) : HangfireDrain, IPostgreSqlContestant
+internal sealed class HangfireFarmContestant(string server, int nodes, bool backlog = false) : HangfireDrain, IPostgreSqlContestant
 {
     private const int Workers = 8;
     private static readonly TimeSpan QueuePoll = TimeSpan.FromMilliseconds(50);
@@ -319,7 +406,24 @@ internal sealed class HangfireFarmContestant(string server, int nodes) : Hangfir
     {
         await _farm.CreateAsync("hangfire_farm");
         Storage = NewStorage(_farm.ConnectionString); // prepares the schema before the servers start
-        await _farm.StartNodesAsync("hangfire", nodes);
+        await _farm.StartNodesAsync("hangfire", nodes, hold: backlog);
+    }
+
+    public override async Task QueueBacklogAsync(int count)
+    {
+        await EnqueueAsync(count);
+        _farm.BacklogQueued = true;
+    }
+
+    public override async Task<int> DrainAsync(int count)
+    {
+        if (!_farm.BacklogQueued)
+        {
+            return await base.DrainAsync(count);
+        }
+
+        await _farm.ReleaseIfHeldAsync();
+        return await WaitSucceededAsync(count);
     }
 
     public override async ValueTask DisposeAsync()

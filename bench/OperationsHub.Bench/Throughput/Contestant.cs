@@ -27,6 +27,12 @@ internal abstract class Contestant : IAsyncDisposable
 
     public abstract ValueTask DisposeAsync();
 
+    /// <summary>
+    /// Queues <paramref name="count"/> items while no worker runs (not measured), for a <see cref="DrainAsync"/> that
+    /// then only releases the workers and waits: the backlog drain. Only contestants that can hold their workers back.
+    /// </summary>
+    public virtual Task QueueBacklogAsync(int count) => throw new NotSupportedException($"{Name} has no backlog mode.");
+
     /// <summary>When a drain gives up waiting (a slow contestant is reported at the rate it reached by then).</summary>
     public DateTime Deadline { get; set; } = DateTime.MaxValue;
 

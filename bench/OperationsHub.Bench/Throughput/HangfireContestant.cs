@@ -66,13 +66,24 @@ internal abstract class HangfireDrain : Contestant
 
     public override async Task<int> DrainAsync(int count)
     {
+        await EnqueueAsync(count);
+        return await WaitSucceededAsync(count);
+    }
+
+    /// <summary>Enqueues <paramref name="count"/> no-op jobs from the producers through the storage's client.</summary>
+    protected Task EnqueueAsync(int count)
+    {
         var client = new BackgroundJobClient(Storage!);
-        await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = Producers }, (_, _) =>
+        return Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = Producers }, (_, _) =>
         {
             client.Enqueue<NoopJob>(job => job.Run());
             return ValueTask.CompletedTask;
         });
+    }
 
+    /// <summary>Waits until the monitoring API counts <paramref name="count"/> succeeded jobs; returns the count.</summary>
+    protected async Task<int> WaitSucceededAsync(int count)
+    {
         var monitoring = Storage!.GetMonitoringApi();
         await WaitUntilAsync(() => Task.FromResult(monitoring.SucceededListCount() >= count));
         return (int)monitoring.SucceededListCount();

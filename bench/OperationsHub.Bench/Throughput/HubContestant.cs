@@ -98,6 +98,13 @@ internal sealed class HubContestant(string? postgresServer = null) : Contestant,
     internal static async Task<int> DrainAsync(Contestant contestant, IReadOnlyList<IHost> starters, long tenantId, long userId, int count,
         System.Data.Common.DbConnection store)
     {
+        await StartRunsAsync(starters, tenantId, userId, count);
+        return await WaitCompletedAsync(contestant, count, store);
+    }
+
+    /// <summary>Starts <paramref name="count"/> no-op runs from four producers, spread over <paramref name="starters"/>.</summary>
+    internal static async Task StartRunsAsync(IReadOnlyList<IHost> starters, long tenantId, long userId, int count)
+    {
         var services = starters.Select(h => h.Services.GetRequiredService<OperationRunService>()).ToList();
         var initiator = new RunInitiator(userId, "Bench Admin");
         await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = Producers }, async (i, ct) =>
@@ -108,7 +115,11 @@ internal sealed class HubContestant(string? postgresServer = null) : Contestant,
                 Initiator = initiator,
                 IdentityInputs = new Dictionary<string, string> { ["n"] = i.ToString(CultureInfo.InvariantCulture) },
             }, ct));
+    }
 
+    /// <summary>Waits until <paramref name="store"/> shows <paramref name="count"/> runs completed; returns how many succeeded.</summary>
+    internal static async Task<int> WaitCompletedAsync(Contestant contestant, int count, System.Data.Common.DbConnection store)
+    {
         await using var connection = store;
         await connection.OpenAsync();
         await using var completed = connection.CreateCommand();

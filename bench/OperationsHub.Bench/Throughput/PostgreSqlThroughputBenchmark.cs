@@ -35,10 +35,13 @@ internal static class PostgreSqlThroughputBenchmark
 
     /// <summary>
     /// Drains <paramref name="count"/> items through each contestant in turn (those <paramref name="only"/> names, if
-    /// given) and prints the table: runs/s, commits per run, and <paramref name="reference"/>'s ratio to each.
+    /// given) and prints the table: runs/s, commits per run, and <paramref name="reference"/>'s ratio to each. With
+    /// <paramref name="backlog"/>, the items are queued first with the workers held back (not measured), and the
+    /// measurement is the workers working off the backlog.
     /// </summary>
     internal static async Task<int> MeasureAsync(
-        string server, int count, string[]? only, IEnumerable<Func<Contestant>> contestants, string title, string reference, string setUp)
+        string server, int count, string[]? only, IEnumerable<Func<Contestant>> contestants, string title, string reference, string setUp,
+        bool backlog = false)
     {
         await using (var probe = new NpgsqlConnection(server))
         {
@@ -61,6 +64,12 @@ internal static class PostgreSqlThroughputBenchmark
             {
                 GC.Collect();
                 await contestant.PrepareAsync("");
+                if (backlog)
+                {
+                    await contestant.QueueBacklogAsync(count);
+                    await Task.Delay(1500); // the queueing's commits reach pg_stat_database before the count below
+                }
+
                 contestant.Deadline = DateTime.UtcNow + Cap;
                 var database = ((IPostgreSqlContestant)contestant).Database;
                 var before = await CommitsAsync(server, database);
