@@ -54,6 +54,8 @@ public static class OperationsHubServiceCollectionExtensions
         // One node's feed; a provider that relays changes between nodes (PostgreSQL) registers its own first.
         services.TryAddSingleton<IRunChangeFeed, InProcessRunChangeFeed>();
         services.AddSingleton<DatabaseClock>();
+        // Before Quartz's hosted service (registered below): the worker's first leases are on the database's clock.
+        services.AddHostedService<DatabaseClockSync>();
         services.AddSingleton<RunTransitions>();
         services.AddSingleton(sp => new OperationRunService(
             sp.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<HubDbContext>>(),

@@ -70,6 +70,23 @@ public abstract class ClockSkewTests(TestProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EveryNode_MeasuresTheDatabasesClock_WhenItStarts()
+    {
+        _time.Skew = Ahead;
+        var sync = _hub.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<DatabaseClockSync>().Should().ContainSingle().Subject;
+
+        await sync.StartAsync(default);
+        try
+        {
+            Clock.Offset.Should().BeCloseTo(-Ahead, TimeSpan.FromSeconds(1), "measured before the host's other services start");
+        }
+        finally
+        {
+            await sync.StopAsync(default);
+        }
+    }
+
+    [Fact]
     public async Task ADifferenceWithinTolerance_IsTakenAsNone()
     {
         _time.Skew = TimeSpan.FromMilliseconds(20);

@@ -18,7 +18,6 @@ public sealed partial class DatabaseClock(IRunStore store, TimeProvider time, IL
 
     private static readonly TimeSpan WarnAbove = TimeSpan.FromSeconds(1);
     private long _offsetTicks;
-    private long _lastSyncTicks = long.MinValue;
 
     /// <summary>What to add to this node's clock to read the database's (zero until measured, and within tolerance).</summary>
     public TimeSpan Offset => TimeSpan.FromTicks(Interlocked.Read(ref _offsetTicks));
@@ -46,18 +45,10 @@ public sealed partial class DatabaseClock(IRunStore store, TimeProvider time, IL
         var offset = database - (localBefore + (roundTrip / 2));
         var applied = offset.Duration() < Tolerance ? TimeSpan.Zero : offset;
         var previous = Interlocked.Exchange(ref _offsetTicks, applied.Ticks);
-        Interlocked.Exchange(ref _lastSyncTicks, time.GetTimestamp());
         if (offset.Duration() > WarnAbove && previous != applied.Ticks)
         {
             LogSkew(logger, offset.TotalSeconds);
         }
-    }
-
-    /// <summary>Measures when the last measurement is older than <paramref name="interval"/> (or there was none).</summary>
-    public Task SyncIfDueAsync(TimeSpan interval, CancellationToken cancellationToken)
-    {
-        var last = Interlocked.Read(ref _lastSyncTicks);
-        return last == long.MinValue || time.GetElapsedTime(last) >= interval ? SyncAsync(cancellationToken) : Task.CompletedTask;
     }
 
     [LoggerMessage(EventId = 1501, Level = LogLevel.Warning,
@@ -67,4 +58,36 @@ public sealed partial class DatabaseClock(IRunStore store, TimeProvider time, IL
     [LoggerMessage(EventId = 1502, Level = LogLevel.Warning,
         Message = "Could not read the database's clock; lease times keep the last measured difference")]
     private static partial void LogSyncFailed(ILogger logger, Exception exception);
+}
+
+/// <summary>
+/// Keeps <see cref="DatabaseClock"/> measured on every node, pages-only nodes included: once before the host's other
+/// services start (so the worker's first leases are on the database's clock), then every
+/// <see cref="Worker.WorkerOptions.ClockSyncInterval"/>.
+/// </summary>
+internal sealed class DatabaseClockSync(
+    DatabaseClock clock, Microsoft.Extensions.Options.IOptions<Worker.WorkerOptions> options, TimeProvider time)
+    : Microsoft.Extensions.Hosting.BackgroundService
+{
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await clock.SyncAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.ClockSyncInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                await clock.SyncAsync(stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // stopping
+        }
+    }
 }

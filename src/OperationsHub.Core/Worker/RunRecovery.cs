@@ -120,14 +120,10 @@ internal sealed partial class RunRecovery(
 
 /// <summary>Runs <see cref="RunRecovery"/> at start-up and every <see cref="WorkerOptions.RecoveryInterval"/>.</summary>
 [DisallowConcurrentExecution]
-internal sealed class RecoveryJob(RunRecovery recovery, DatabaseClock clock, IOptions<WorkerOptions> options) : IJob
+internal sealed class RecoveryJob(RunRecovery recovery) : IJob
 {
     public static readonly JobKey Key = new("recovery", "operationshub");
 
-    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
-    {
-        // Before deciding which leases expired: on the database's clock, as the leases were written.
-        await clock.SyncIfDueAsync(options.Value.ClockSyncInterval, cancellationToken);
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) =>
         await recovery.RunOnceAsync(cancellationToken);
-    }
 }

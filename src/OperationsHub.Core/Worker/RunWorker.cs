@@ -188,15 +188,13 @@ internal sealed partial class RunWorker(
 
 /// <summary>Hosts the worker in Quartz: one long-running job, started with the scheduler, that ends when the host stops.</summary>
 [DisallowConcurrentExecution]
-internal sealed class WorkerJob(RunWorker worker, Runs.DatabaseClock clock, IHostApplicationLifetime lifetime) : IJob
+internal sealed class WorkerJob(RunWorker worker, IHostApplicationLifetime lifetime) : IJob
 {
     public static readonly JobKey Key = new("worker", "operationshub");
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
-        // The first leases are written on the database's clock too (recovery measures again every ClockSyncInterval).
-        await clock.SyncAsync(stopping.Token);
         await worker.RunAsync(stopping.Token);
     }
 }
