@@ -104,7 +104,7 @@ public sealed class AcrossNodesTests() : FarmDrill(TestProvider.PostgreSql)
 
         // Cut every node's listener, and keep cutting each reconnect, while node A starts and finishes a run: what
         // node A relays meanwhile is lost to node B, which must re-read when its listener is back.
-        var cut = new HashSet<int>();
+        var cut = new System.Collections.Concurrent.ConcurrentDictionary<int, bool>(); // written by the cutting task, read here
         var runId = 0L;
         var cutting = Task.Run(async () =>
         {
@@ -112,18 +112,18 @@ public sealed class AcrossNodesTests() : FarmDrill(TestProvider.PostgreSql)
             {
                 foreach (var pid in await TerminateListenersAsync(ct))
                 {
-                    cut.Add(pid);
+                    cut.TryAdd(pid, true);
                 }
 
                 await Task.Delay(20, ct);
             }
         }, ct);
-        await WaitForAsync(async () => await Task.FromResult(cut.IsSupersetOf(before)), TimeSpan.FromSeconds(10), "both listeners cut");
+        await WaitForAsync(() => Task.FromResult(before.All(cut.ContainsKey)), TimeSpan.FromSeconds(10), "both listeners cut");
         Volatile.Write(ref runId, await StartOnNodeAAsync(new() { ["items"] = "3", ["item_delay_ms"] = "100", ["fail_every"] = "0" }, "Cut listener"));
         await cutting.WaitAsync(TimeSpan.FromSeconds(60), ct);
 
         // The cutting has stopped: both nodes listen again, on new connections, and node B's grid shows the truth.
-        await WaitForAsync(async () => (await ListenerBackendsAsync(ct)).Count(p => !cut.Contains(p)) == 2, TimeSpan.FromSeconds(30),
+        await WaitForAsync(async () => (await ListenerBackendsAsync(ct)).Count(p => !cut.ContainsKey(p)) == 2, TimeSpan.FromSeconds(30),
             "both nodes listening again on new connections");
         await Assertions.Expect(grid.Locator($"tr:has([data-run='{runId}']) [data-outcome]"))
             .ToHaveAttributeAsync("data-outcome", "Succeeded", new() { Timeout = 30_000 });
