@@ -112,6 +112,61 @@ public abstract class GroupCommitWriterTests(TestProvider provider) : IAsyncLife
     }
 
     [Fact]
+    public async Task StatementWritesQueuedTogether_GoAsOneBatchWhereTheDriverCan_AndEachReadsItsOwnResult()
+    {
+        using var single = StoreWith(writerConnections: 1);
+        await CreateTableAsync();
+        var batchesBefore = single.Writer.Batches;
+
+        Task<(long Id, long N)>[] statements;
+        Task<long> plain;
+        using (await single.Writer.EnterAsync(TestContext.Current.CancellationToken))
+        {
+            statements = Enumerable.Range(1, 20).Select(n => InsertStatementAsync(single.Writer, n)).ToArray();
+            plain = InsertAsync(single.Writer, 100); // a write of arbitrary work in the same group
+        }
+
+        var results = await Task.WhenAll(statements);
+        results.Select(r => r.N).Should().Equal(Enumerable.Range(1, 20).Select(n => (long)n), "each caller reads its own statement's row");
+        results.Select(r => r.Id).Should().OnlyHaveUniqueItems();
+        (await plain).Should().BePositive();
+        (await ValuesAsync()).Should().HaveCount(21);
+        // PostgreSQL sends the group's statements in one round trip; SQLite's driver has no batches (nor round trips).
+        (single.Writer.Batches - batchesBefore).Should().Be(provider == TestProvider.PostgreSql ? 1 : 0);
+    }
+
+    [Fact]
+    public async Task AStatementThatFails_InABatch_IsUndone_AndTheOthersCommit()
+    {
+        using var single = StoreWith(writerConnections: 1);
+        await CreateTableAsync();
+
+        Task<(long Id, long N)> before, after;
+        Task<(long Id, long N)> failing;
+        Task<long> plain;
+        using (await single.Writer.EnterAsync(TestContext.Current.CancellationToken))
+        {
+            before = InsertStatementAsync(single.Writer, 1);
+            failing = InsertStatementAsync(single.Writer, null); // n is NOT NULL: the server refuses this one
+            plain = InsertAsync(single.Writer, 3);
+            after = InsertStatementAsync(single.Writer, 2);
+        }
+
+        (await before).N.Should().Be(1);
+        (await after).N.Should().Be(2);
+        (await plain).Should().BePositive();
+        await failing.Invoking(t => t).Should().ThrowAsync<DbException>();
+        (await ValuesAsync()).Should().BeEquivalentTo([1L, 2L, 3L], "only the refused statement was undone");
+    }
+
+    private static Task<(long Id, long N)> InsertStatementAsync(GroupCommitWriter writer, long? n) =>
+        writer.WriteAsync(
+            "INSERT INTO t (n) VALUES (@n) RETURNING id, n",
+            p => p.With("@n", n),
+            reader => reader.Read() ? (reader.GetInt64(0), reader.GetInt64(1)) : throw new InvalidOperationException("no row"),
+            CancellationToken.None);
+
+    [Fact]
     public async Task ALoneWriteThatThrows_WritesNothing_AndTheNextWriteStillWorks()
     {
         await CreateTableAsync();

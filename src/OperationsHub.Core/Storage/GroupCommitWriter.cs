@@ -8,7 +8,9 @@ namespace OperationsHub.Core.Storage;
 /// together (group commit), and one write's failure leaves the others alone: a group is first written plainly, and
 /// only when one of its writes fails is it rolled back and written again with each write in a savepoint of its own
 /// (writes are database work only, so running one again is safe). Savepoints cost two round trips per write, which
-/// on PostgreSQL were a third of the lifecycle's. A lone write is committed at
+/// on PostgreSQL were a third of the lifecycle's. Writes that are one statement each (the lifecycle's fused
+/// inserts and transitions, heartbeats) go to the server together as one batch where the driver can (PostgreSQL), so
+/// a group costs its BEGIN-and-batch round trip and its COMMIT however many such writes it holds. A lone write is committed at
 /// once; writes are grouped only when they arrive while the previous commit is under way, so grouping adds no latency.
 /// Each caller's task completes only after its write is durable.
 /// <para>
@@ -34,6 +36,7 @@ public sealed class GroupCommitWriter : IDisposable
     private Task[]? _loops;
     private long _commits;
     private long _writes;
+    private long _batches;
 
     public GroupCommitWriter(WriterConnectionFactory connections, int writers = 1)
     {
@@ -87,7 +90,7 @@ public sealed class GroupCommitWriter : IDisposable
     {
         cancellationToken.ThrowIfCancellationRequested();
         EnsureLoop();
-        var pending = new PendingWrite<T>(work, cancellationToken);
+        var pending = new DelegateWrite<T>(work, cancellationToken);
         if (!_queue.Writer.TryWrite(pending))
         {
             throw new ObjectDisposedException(nameof(GroupCommitWriter));
@@ -95,6 +98,33 @@ public sealed class GroupCommitWriter : IDisposable
 
         return pending.Task;
     }
+
+    /// <summary>
+    /// Runs one statement that answers a result set (<paramref name="sql"/>, its parameters set by
+    /// <paramref name="bind"/>, its result read by <paramref name="read"/>) in a group's transaction, and returns what
+    /// <paramref name="read"/> made of it once that transaction has committed. Unlike a write of arbitrary work, a
+    /// group sends all of its statement writes to the server together where the driver batches (PostgreSQL: one round
+    /// trip for the group instead of one per write); elsewhere, and when a group falls back to savepoints, it runs as
+    /// a command of its own.
+    /// </summary>
+    public Task<T> WriteAsync<T>(string sql, Action<StatementParameters> bind, Func<DbDataReader, T> read, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(sql);
+        ArgumentNullException.ThrowIfNull(bind);
+        ArgumentNullException.ThrowIfNull(read);
+        cancellationToken.ThrowIfCancellationRequested();
+        EnsureLoop();
+        var pending = new StatementWrite<T>(sql, bind, read, cancellationToken);
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            throw new ObjectDisposedException(nameof(GroupCommitWriter));
+        }
+
+        return pending.Task;
+    }
+
+    /// <summary>Groups that sent two or more statement writes in one batch so far.</summary>
+    public long Batches => Interlocked.Read(ref _batches);
 
     /// <summary>
     /// Reads the database's clock with <paramref name="sql"/> on a connection of its own, outside every group (a
@@ -245,13 +275,14 @@ public sealed class GroupCommitWriter : IDisposable
     private void CommitOnce(List<PendingWrite> batch, WriteSession session, bool savepoints)
     {
         using var tx = session.Begin();
+        var batched = !savepoints && session.CanBatch ? SendBatch(batch, session) : 0;
         foreach (var pending in batch)
         {
             if (savepoints)
             {
                 RunInSavepoint(session, pending);
             }
-            else
+            else if (batched < 2 || !pending.Batchable)
             {
                 pending.Run(session);
             }
@@ -269,6 +300,58 @@ public sealed class GroupCommitWriter : IDisposable
         }
 
         Interlocked.Add(ref _writes, done);
+    }
+
+    /// <summary>
+    /// Sends the group's statement writes, when it has two or more, to the server as one batch and hands each its
+    /// result set; returns how many were sent (0 or 1: none, and they run one by one). A failure of any of them throws
+    /// here, like a failed write of the plain pass, and the group is written again with savepoints.
+    /// </summary>
+    private int SendBatch(List<PendingWrite> batch, WriteSession session)
+    {
+        var count = 0;
+        foreach (var pending in batch)
+        {
+            if (pending.Batchable)
+            {
+                count++;
+            }
+        }
+
+        if (count < 2)
+        {
+            return count;
+        }
+
+        using var dbBatch = session.CreateBatch();
+        foreach (var pending in batch)
+        {
+            if (pending.Batchable)
+            {
+                pending.Stage(dbBatch);
+            }
+        }
+
+        using var reader = dbBatch.ExecuteReader();
+        var first = true;
+        foreach (var pending in batch)
+        {
+            if (!pending.Batchable)
+            {
+                continue;
+            }
+
+            if (!first && !reader.NextResult())
+            {
+                throw new InvalidOperationException("A batched statement answered no result set.");
+            }
+
+            first = false;
+            pending.ReadStaged(reader);
+        }
+
+        Interlocked.Increment(ref _batches);
+        return count;
     }
 
     /// <summary>Runs one write of a group in a savepoint: its failure undoes only its own writes.</summary>
@@ -305,22 +388,32 @@ public sealed class GroupCommitWriter : IDisposable
 
     private abstract class PendingWrite
     {
+        /// <summary>Whether this write is one statement a group may send in a batch with others.</summary>
+        public virtual bool Batchable => false;
+
         public abstract bool TryDropIfCancelled();
 
         public abstract void Run(WriteSession session);
+
+        /// <summary>Adds this write's statement to <paramref name="batch"/> (a batchable write only).</summary>
+        public virtual void Stage(DbBatch batch) => throw new NotSupportedException();
+
+        /// <summary>Reads this write's result set, where <paramref name="reader"/> stands (a batchable write only).</summary>
+        public virtual void ReadStaged(DbDataReader reader) => throw new NotSupportedException();
 
         public abstract bool Complete();
 
         public abstract void Fail(Exception exception);
     }
 
-    private sealed class PendingWrite<T>(Func<WriteSession, T> work, CancellationToken cancellationToken) : PendingWrite
+    private abstract class PendingWrite<T>(CancellationToken cancellationToken) : PendingWrite
     {
         private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private T _result = default!;
         private bool _failed;
 
         public Task<T> Task => _completion.Task;
+
+        protected T Result { get; set; } = default!;
 
         public override bool TryDropIfCancelled()
         {
@@ -333,15 +426,44 @@ public sealed class GroupCommitWriter : IDisposable
             return true;
         }
 
-        public override void Run(WriteSession session) => _result = work(session);
-
-        public override bool Complete() => !_failed && _completion.TrySetResult(_result);
+        public override bool Complete() => !_failed && _completion.TrySetResult(Result);
 
         public override void Fail(Exception exception)
         {
             _failed = true;
             _completion.TrySetException(exception);
         }
+    }
+
+    private sealed class DelegateWrite<T>(Func<WriteSession, T> work, CancellationToken cancellationToken)
+        : PendingWrite<T>(cancellationToken)
+    {
+        public override void Run(WriteSession session) => Result = work(session);
+    }
+
+    private sealed class StatementWrite<T>(
+        string sql, Action<StatementParameters> bind, Func<DbDataReader, T> read, CancellationToken cancellationToken)
+        : PendingWrite<T>(cancellationToken)
+    {
+        public override bool Batchable => true;
+
+        public override void Run(WriteSession session)
+        {
+            var command = session.Command(sql);
+            bind(new StatementParameters(command.Parameters, command.CreateParameter));
+            using var reader = command.ExecuteReader();
+            Result = read(reader);
+        }
+
+        public override void Stage(DbBatch batch)
+        {
+            var command = batch.CreateBatchCommand();
+            command.CommandText = sql;
+            bind(new StatementParameters(command.Parameters, command.CreateParameter));
+            batch.BatchCommands.Add(command);
+        }
+
+        public override void ReadStaged(DbDataReader reader) => Result = read(reader);
     }
 }
 
@@ -398,6 +520,16 @@ public sealed class WriteSession : IDisposable
 
     public int Execute(string sql) => Command(sql).ExecuteNonQuery();
 
+    /// <summary>Whether the driver sends several statements in one round trip (<see cref="DbBatch"/>).</summary>
+    internal bool CanBatch => _connection.CanCreateBatch;
+
+    internal DbBatch CreateBatch()
+    {
+        var batch = _connection.CreateBatch();
+        batch.Transaction = _transaction;
+        return batch;
+    }
+
     /// <summary>
     /// The cached command for <paramref name="sql"/> in the current transaction. Its parameters are kept, and
     /// <see cref="DbCommandExtensions.With"/> sets their values: a driver that rewrites named placeholders (Npgsql)
@@ -429,6 +561,40 @@ public sealed class WriteSession : IDisposable
     }
 }
 
+/// <summary>
+/// A statement's parameters, whether it runs as a command of its own or as one command of a batch: set by name, added
+/// on first use (a cached command keeps its parameter objects, see <see cref="WriteSession.Command"/>).
+/// </summary>
+public readonly struct StatementParameters
+{
+    private readonly DbParameterCollection _parameters;
+    private readonly Func<DbParameter> _create;
+
+    public StatementParameters(DbParameterCollection parameters, Func<DbParameter> create)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(create);
+        _parameters = parameters;
+        _create = create;
+    }
+
+    /// <summary>Sets parameter <paramref name="name"/> to <paramref name="value"/> (null: SQL NULL).</summary>
+    public StatementParameters With(string name, object? value)
+    {
+        if (_parameters.Contains(name))
+        {
+            _parameters[name].Value = value ?? DBNull.Value;
+            return this;
+        }
+
+        var parameter = _create();
+        parameter.ParameterName = name;
+        parameter.Value = value ?? DBNull.Value;
+        _parameters.Add(parameter);
+        return this;
+    }
+}
+
 /// <summary>Parameter binding over the ADO.NET base types, so statement code names no driver.</summary>
 public static class DbCommandExtensions
 {
@@ -436,16 +602,7 @@ public static class DbCommandExtensions
     public static DbCommand With(this DbCommand command, string name, object? value)
     {
         ArgumentNullException.ThrowIfNull(command);
-        if (command.Parameters.Contains(name))
-        {
-            command.Parameters[name].Value = value ?? DBNull.Value;
-            return command;
-        }
-
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value ?? DBNull.Value;
-        command.Parameters.Add(parameter);
+        _ = new StatementParameters(command.Parameters, command.CreateParameter).With(name, value);
         return command;
     }
 }

@@ -129,22 +129,23 @@ public abstract class SqlRunStore : IRunStore, IDisposable
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(effects);
         var fused = Fused(InsertRunSql, effects);
+        if (fused is not null && effects.Hook is null)
+        {
+            // One statement writes the run and its effects: the group may send it in a batch with others.
+            return Writer.WriteAsync(
+                fused,
+                p => BindFusedEffects(BindInsert(p, run), effects, run.Now),
+                reader => reader.Read() && !reader.IsDBNull(0) ? reader.GetInt64(0) : (long?)null,
+                cancellationToken);
+        }
+
         return Writer.WriteAsync<long?>(session =>
         {
-            var insert = session.Command(fused ?? InsertRunSql)
-                .With("@tenant_id", run.TenantId)
-                .With("@type", run.Type)
-                .With("@hash", run.IdentityHash)
-                .With("@target", run.Target)
-                .With("@context", run.ContextJson)
-                .With("@initiator_user_id", run.InitiatorUserId)
-                .With("@initiator_name", run.InitiatorName)
-                .With("@retry_of", run.RetryOfRunId)
-                .With("@trace_parent", run.TraceParent)
-                .With("@now", run.Now);
+            var insert = session.Command(fused ?? InsertRunSql);
+            var parameters = BindInsert(Parameters(insert), run);
             if (fused is not null)
             {
-                BindFusedEffects(insert, effects, run.Now);
+                BindFusedEffects(parameters, effects, run.Now);
             }
 
             object? id;
@@ -175,6 +176,20 @@ public abstract class SqlRunStore : IRunStore, IDisposable
             return runId;
         }, cancellationToken);
     }
+
+    private static StatementParameters BindInsert(StatementParameters p, NewRun run) => p
+        .With("@tenant_id", run.TenantId)
+        .With("@type", run.Type)
+        .With("@hash", run.IdentityHash)
+        .With("@target", run.Target)
+        .With("@context", run.ContextJson)
+        .With("@initiator_user_id", run.InitiatorUserId)
+        .With("@initiator_name", run.InitiatorName)
+        .With("@retry_of", run.RetryOfRunId)
+        .With("@trace_parent", run.TraceParent)
+        .With("@now", run.Now);
+
+    private static StatementParameters Parameters(DbCommand command) => new(command.Parameters, command.CreateParameter);
 
     public Task<IReadOnlyList<RunRow>> ClaimAsync(RunClaim claim, Func<RunRow, RunEffects> effects, CancellationToken cancellationToken)
     {
@@ -230,9 +245,27 @@ public abstract class SqlRunStore : IRunStore, IDisposable
         RunTransition transition, RunEffects? known, Func<RunRow, RunEffects>? computed, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transition);
+        var sql = TransitionSql(transition);
+        var fusedSql = known is null ? null : Fused(sql, known);
+        if (fusedSql is not null && known!.Hook is null)
+        {
+            // The transition and its effects in one statement: the group may send it in a batch with others.
+            return Writer.WriteAsync(
+                fusedSql,
+                p => BindFusedEffects(BindTransition(p, transition), known, transition.Now),
+                reader => reader.Read() ? ReadRow(reader) : null,
+                cancellationToken);
+        }
+
         return Writer.WriteAsync(session =>
         {
-            var update = Bind(session, transition, known, out var fused);
+            var update = session.Command(fusedSql ?? sql);
+            var parameters = BindTransition(Parameters(update), transition);
+            if (fusedSql is not null)
+            {
+                BindFusedEffects(parameters, known!, transition.Now);
+            }
+
             RunRow row;
             using (var reader = update.ExecuteReader())
             {
@@ -244,7 +277,7 @@ public abstract class SqlRunStore : IRunStore, IDisposable
                 row = ReadRow(reader);
             }
 
-            if (!fused)
+            if (fusedSql is null)
             {
                 WriteEffects(session, row.RunId, known ?? computed!(row), transition.Now);
             }
@@ -260,31 +293,28 @@ public abstract class SqlRunStore : IRunStore, IDisposable
     public Task<HeartbeatOutcome> HeartbeatAsync(Heartbeat heartbeat, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(heartbeat);
-        return Writer.WriteAsync(session =>
-        {
-            DbCommand command;
-            if (heartbeat.Counts is { } c)
+        var sql = heartbeat.Counts is null ? RenewSql : heartbeat.Failures is null ? ProgressSql : ProgressWithFailuresSql;
+        return Writer.WriteAsync(
+            sql,
+            p =>
             {
-                command = session.Command(heartbeat.Failures is null ? ProgressSql : ProgressWithFailuresSql)
-                    .With("@total", c.Total).With("@processed", c.Processed).With("@succeeded", c.Succeeded)
-                    .With("@failed", c.Failed).With("@skipped", c.Skipped).With("@now", heartbeat.Now);
-                if (heartbeat.Failures is { } f)
+                if (heartbeat.Counts is { } c)
                 {
-                    command.With("@failures", f.Json).With("@failure_total", f.Total);
+                    p.With("@total", c.Total).With("@processed", c.Processed).With("@succeeded", c.Succeeded)
+                        .With("@failed", c.Failed).With("@skipped", c.Skipped).With("@now", heartbeat.Now);
+                    if (heartbeat.Failures is { } f)
+                    {
+                        p.With("@failures", f.Json).With("@failure_total", f.Total);
+                    }
                 }
-            }
-            else
-            {
-                command = session.Command(RenewSql);
-            }
 
-            command.With("@id", heartbeat.RunId).With("@owner", heartbeat.Owner).With("@attempt", heartbeat.Attempt)
-                .With("@lease", heartbeat.LeaseExpiresAt);
-            using var reader = command.ExecuteReader();
-            return reader.Read()
+                p.With("@id", heartbeat.RunId).With("@owner", heartbeat.Owner).With("@attempt", heartbeat.Attempt)
+                    .With("@lease", heartbeat.LeaseExpiresAt);
+            },
+            reader => reader.Read()
                 ? new HeartbeatOutcome(true, !reader.IsDBNull(0), reader.GetInt32(1))
-                : HeartbeatOutcome.Lost;
-        }, cancellationToken);
+                : HeartbeatOutcome.Lost,
+            cancellationToken);
     }
 
     public Task ReleaseLeaseAsync(long runId, string owner, int attempt, DateTime now, CancellationToken cancellationToken) =>
@@ -396,47 +426,38 @@ public abstract class SqlRunStore : IRunStore, IDisposable
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>
-    /// The transition's conditional UPDATE, bound; with <paramref name="effects"/> given and a provider that can,
-    /// the statement also writes them (<paramref name="fused"/>), only when the update matched a row.
-    /// </summary>
-    private DbCommand Bind(WriteSession session, RunTransition transition, RunEffects? effects, out bool fused)
+    /// <summary>The transition's conditional UPDATE ... RETURNING.</summary>
+    private string TransitionSql(RunTransition transition) => transition switch
     {
-        var sql = transition switch
-        {
-            RunTransition.Claim => _claimSql ??=
-                ClaimSet + " WHERE id = @id AND status = 'Queued' AND " + InList("type", "@types") + Returning,
-            RunTransition.Complete => CompleteSql,
-            RunTransition.FailQueued => FailQueuedSql,
-            RunTransition.Abandon => AbandonSql,
-            RunTransition.Requeue => RequeueSql,
-            RunTransition.CancelQueued => CancelQueuedSql,
-            RunTransition.RequestCancel => RequestCancelSql,
-            _ => throw new ArgumentOutOfRangeException(nameof(transition), transition.GetType().Name, "Unknown transition."),
-        };
-        var fusedSql = effects is null ? null : Fused(sql, effects);
-        fused = fusedSql is not null;
-        var command = session.Command(fusedSql ?? sql);
+        RunTransition.Claim => _claimSql ??=
+            ClaimSet + " WHERE id = @id AND status = 'Queued' AND " + InList("type", "@types") + Returning,
+        RunTransition.Complete => CompleteSql,
+        RunTransition.FailQueued => FailQueuedSql,
+        RunTransition.Abandon => AbandonSql,
+        RunTransition.Requeue => RequeueSql,
+        RunTransition.CancelQueued => CancelQueuedSql,
+        RunTransition.RequestCancel => RequestCancelSql,
+        _ => throw new ArgumentOutOfRangeException(nameof(transition), transition.GetType().Name, "Unknown transition."),
+    };
+
+    /// <summary>Binds the parameters of <see cref="TransitionSql"/> for <paramref name="transition"/>.</summary>
+    private StatementParameters BindTransition(StatementParameters p, RunTransition transition)
+    {
         _ = transition switch
         {
-            RunTransition.Claim t => command
+            RunTransition.Claim t => p
                 .With("@owner", t.Owner).With("@lease", t.LeaseExpiresAt).With("@types", ListValue(t.Types)),
-            RunTransition.Complete t => command
+            RunTransition.Complete t => p
                 .With("@owner", t.Owner).With("@attempt", t.Attempt).With("@outcome", t.Outcome.ToString())
                 .With("@total", t.Counts.Total).With("@processed", t.Counts.Processed)
                 .With("@succeeded", t.Counts.Succeeded).With("@failed", t.Counts.Failed).With("@skipped", t.Counts.Skipped)
                 .With("@failures", t.FailuresJson).With("@failure_total", t.FailureTotal),
-            RunTransition.FailQueued t => command.With("@failures", t.FailuresJson),
-            RunTransition.Abandon t => command.With("@failures", t.FailuresJson).With("@owner", t.Owner),
-            RunTransition.Requeue t => command.With("@owner", t.Owner).With("@max_attempts", t.MaxAttempts),
-            _ => command,
+            RunTransition.FailQueued t => p.With("@failures", t.FailuresJson),
+            RunTransition.Abandon t => p.With("@failures", t.FailuresJson).With("@owner", t.Owner),
+            RunTransition.Requeue t => p.With("@owner", t.Owner).With("@max_attempts", t.MaxAttempts),
+            _ => p,
         };
-        if (fused)
-        {
-            BindFusedEffects(command, effects!, transition.Now);
-        }
-
-        return command.With("@id", transition.RunId).With("@now", transition.Now);
+        return p.With("@id", transition.RunId).With("@now", transition.Now);
     }
 
     /// <summary>
@@ -472,12 +493,12 @@ public abstract class SqlRunStore : IRunStore, IDisposable
     private string? Fused(string sql, RunEffects effects) =>
         _fused.GetOrAdd((sql, effects.Notification is not null), key => FuseEffects(key.Sql, key.Notice));
 
-    private static void BindFusedEffects(DbCommand command, RunEffects effects, DateTime at)
+    private static void BindFusedEffects(StatementParameters p, RunEffects effects, DateTime at)
     {
-        command.With("@e_kind", effects.EventKind).With("@e_message", effects.EventMessage).With("@e_at", at);
+        p.With("@e_kind", effects.EventKind).With("@e_message", effects.EventMessage).With("@e_at", at);
         if (effects.Notification is { } n)
         {
-            command.With("@n_user", n.UserId).With("@n_tenant", n.TenantId).With("@n_kind", n.Kind)
+            p.With("@n_user", n.UserId).With("@n_tenant", n.TenantId).With("@n_kind", n.Kind)
                 .With("@n_outcome", n.Outcome.ToString()).With("@n_title", n.Title).With("@n_body", n.Body);
         }
     }
