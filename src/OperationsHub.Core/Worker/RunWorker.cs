@@ -38,20 +38,24 @@ internal sealed partial class RunWorker(
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
 
+    /// <summary>Claims under way at once at most: each asks for the slots that freed since the one before.</summary>
+    private const int MaxClaimsInFlight = 4;
+
     // One pending wake-up is all it takes: the next claim sees every run queued before it.
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
 
     private readonly CancellationTokenSource _disposed = new();
     private int _busy;
+    private int _claiming; // slots asked for by claims under way
     private int _disposeCount;
     private volatile bool _running;
-    private volatile int _claimFailures;
+    private int _claimFailures;
 
     /// <summary>How many claimed runs this worker is executing now.</summary>
     public int Busy => Volatile.Read(ref _busy);
 
-    public WorkerStatus Current => new(options.Value.Enabled, _running, _claimFailures, Busy);
+    public WorkerStatus Current => new(options.Value.Enabled, _running, Volatile.Read(ref _claimFailures), Busy);
 
     /// <summary>Asks the worker to look for queued runs now (a run was started on this node, or requeued).</summary>
     public void Wake() => _wake.Writer.TryWrite(true);
@@ -78,50 +82,83 @@ internal sealed partial class RunWorker(
 
     private async Task LoopAsync(WorkerOptions settings, CancellationToken token)
     {
+        var claims = new List<Task>();
         while (!token.IsCancellationRequested)
         {
-            var free = settings.MaxConcurrency - Busy;
-            if (free > 0)
+            claims.RemoveAll(c => c.IsCompleted);
+            var failures = Volatile.Read(ref _claimFailures);
+            if (failures > 0 && claims.Count == 0)
             {
-                IReadOnlyList<RunRow> claimed;
+                // The database is away: try again later, ever less often, but never give up. Wake-ups (a start here,
+                // a slot freeing) do not cut this short: they would only hit the same wall sooner.
                 try
                 {
-                    claimed = await transitions.TryClaimBatchAsync(identity.Name, settings.LeaseDuration, free, token);
-                    _claimFailures = 0;
+                    await Task.Delay(Backoff(failures), time, token);
                 }
-                catch (Exception ex) when (token.IsCancellationRequested || ex is ObjectDisposedException)
+                catch (OperationCanceledException)
                 {
                     break;
                 }
-                catch (Exception ex)
-                {
-                    // The database is away: nothing was claimed. Try again later, ever less often, but never give up.
-                    var failures = ++_claimFailures; // only this loop writes it
-                    LogClaimFailed(logger, failures, Sanitizer.SanitizeText(ex.Message));
-                    await WaitAsync(Backoff(failures), token);
-                    continue;
-                }
+            }
 
-                foreach (var run in claimed)
-                {
-                    Interlocked.Increment(ref _busy);
-                    _ = Task.Run(() => ExecuteAsync(run, token), CancellationToken.None);
-                }
-
-                if (claimed.Count == free)
-                {
-                    continue; // more may be queued: claim again as soon as a slot frees
-                }
+            // Slots that free while a claim is under way are claimed at once by a claim of their own, beside it,
+            // rather than after it: a run's slot waits for one commit, not for the claim before and then its own.
+            var free = settings.MaxConcurrency - Busy - Volatile.Read(ref _claiming);
+            if (free > 0 && claims.Count < MaxClaimsInFlight && (failures == 0 || claims.Count == 0))
+            {
+                Interlocked.Add(ref _claiming, free);
+                claims.Add(ClaimAsync(settings, free, token));
+                continue;
             }
 
             await WaitAsync(settings.PollInterval, token);
         }
 
-        // Stopping: each handler sees the token, and the executor releases its lease for recovery elsewhere.
+        // Stopping: a claim under way still hands its runs to the executor, which sees the token and releases each
+        // lease for recovery elsewhere.
+        await Task.WhenAll(claims);
         while (Busy > 0)
         {
             await _wake.Reader.WaitToReadAsync(CancellationToken.None);
             _wake.Reader.TryRead(out _);
+        }
+    }
+
+    /// <summary>Claims up to <paramref name="slots"/> queued runs and starts each; wakes the loop when it is done.</summary>
+    private async Task ClaimAsync(WorkerOptions settings, int slots, CancellationToken token)
+    {
+        var full = false;
+        try
+        {
+            var claimed = await transitions.TryClaimBatchAsync(identity.Name, settings.LeaseDuration, slots, token);
+            _claimFailures = 0;
+            foreach (var run in claimed)
+            {
+                Interlocked.Increment(ref _busy);
+                _ = Task.Run(() => ExecuteAsync(run, token), CancellationToken.None);
+            }
+
+            full = claimed.Count == slots; // more may be queued: claim again at once
+        }
+        catch (Exception ex) when (token.IsCancellationRequested || ex is ObjectDisposedException)
+        {
+            // stopping: nothing more to claim
+        }
+        catch (Exception ex)
+        {
+            // Nothing was claimed; the loop backs off before the next claim.
+            var failures = Interlocked.Increment(ref _claimFailures);
+            LogClaimFailed(logger, failures, Sanitizer.SanitizeText(ex.Message));
+            full = true;
+        }
+        finally
+        {
+            Interlocked.Add(ref _claiming, -slots);
+        }
+
+        if (full)
+        {
+            Wake();
         }
     }
 
