@@ -105,7 +105,10 @@ public sealed class GroupCommitWriter : IDisposable
     /// <paramref name="read"/> made of it once that transaction has committed. Unlike a write of arbitrary work, a
     /// group sends all of its statement writes to the server together where the driver batches (PostgreSQL: one round
     /// trip for the group instead of one per write); elsewhere, and when a group falls back to savepoints, it runs as
-    /// a command of its own.
+    /// a command of its own. The statement must answer exactly one result set (an INSERT or UPDATE with RETURNING, or
+    /// a data-modifying CTE ending in SELECT): a driver's batch reader skips statements that answer none, which would
+    /// hand every later write of the batch the wrong rows. A group's statement writes run before its other writes;
+    /// a caller awaits each of its writes before the next, so no two writes of one caller meet in a group.
     /// </summary>
     public Task<T> WriteAsync<T>(string sql, Action<StatementParameters> bind, Func<DbDataReader, T> read, CancellationToken cancellationToken)
     {
@@ -123,7 +126,7 @@ public sealed class GroupCommitWriter : IDisposable
         return pending.Task;
     }
 
-    /// <summary>Groups that sent two or more statement writes in one batch so far.</summary>
+    /// <summary>Committed groups that sent two or more statement writes in one batch so far.</summary>
     public long Batches => Interlocked.Read(ref _batches);
 
     /// <summary>
@@ -290,6 +293,11 @@ public sealed class GroupCommitWriter : IDisposable
 
         session.Commit(tx);
         Interlocked.Increment(ref _commits);
+        if (batched >= 2)
+        {
+            Interlocked.Increment(ref _batches);
+        }
+
         var done = 0;
         foreach (var pending in batch)
         {
@@ -350,7 +358,6 @@ public sealed class GroupCommitWriter : IDisposable
             pending.ReadStaged(reader);
         }
 
-        Interlocked.Increment(ref _batches);
         return count;
     }
 

@@ -58,7 +58,9 @@ internal sealed partial class RunExecutor(
         using var heartbeatStop = new CancellationTokenSource();
         var signals = new ExecutionSignals();
         // A later attempt shares the run's log bound with the attempts before it.
-        var logLinesLeft = options.Value.MaxLogLinesPerRun - (run.Attempt > 1 ? await CountLogLinesAsync(runId, stopping) : 0);
+        // Not on the stopping token: a run claimed as the host stops must still reach its handler, see the token there and
+        // have its lease released below, not throw here and leave the lease to run out.
+        var logLinesLeft = options.Value.MaxLogLinesPerRun - (run.Attempt > 1 ? await CountLogLinesAsync(runId, CancellationToken.None) : 0);
         var context = new OperationContext(
             run,
             RunJson.DeserializeContext(run.ContextJson),

@@ -48,6 +48,8 @@ internal sealed partial class RunWorker(
     private readonly CancellationTokenSource _disposed = new();
     private int _busy;
     private int _claiming; // slots asked for by claims under way
+    private int _wakes; // wake-ups asked for so far: a claim under way learns whether one came after it began
+    private volatile bool _writerGone;
     private int _disposeCount;
     private volatile bool _running;
     private int _claimFailures;
@@ -58,7 +60,11 @@ internal sealed partial class RunWorker(
     public WorkerStatus Current => new(options.Value.Enabled, _running, Volatile.Read(ref _claimFailures), Busy);
 
     /// <summary>Asks the worker to look for queued runs now (a run was started on this node, or requeued).</summary>
-    public void Wake() => _wake.Writer.TryWrite(true);
+    public void Wake()
+    {
+        Interlocked.Increment(ref _wakes);
+        _wake.Writer.TryWrite(true);
+    }
 
     /// <summary>Claims and runs work until <paramref name="stopping"/> fires, then waits for the runs it holds to end.</summary>
     public async Task RunAsync(CancellationToken stopping)
@@ -83,7 +89,7 @@ internal sealed partial class RunWorker(
     private async Task LoopAsync(WorkerOptions settings, CancellationToken token)
     {
         var claims = new List<Task>();
-        while (!token.IsCancellationRequested)
+        while (!token.IsCancellationRequested && !_writerGone)
         {
             claims.RemoveAll(c => c.IsCompleted);
             var failures = Volatile.Read(ref _claimFailures);
@@ -103,7 +109,10 @@ internal sealed partial class RunWorker(
 
             // Slots that free while a claim is under way are claimed at once by a claim of their own, beside it,
             // rather than after it: a run's slot waits for one commit, not for the claim before and then its own.
-            var free = settings.MaxConcurrency - Busy - Volatile.Read(ref _claiming);
+            // _claiming first: a claim that ends adds its runs to Busy before it gives its slots back, so read in this
+            // order the two never both miss them (which would claim past MaxConcurrency).
+            var claiming = Volatile.Read(ref _claiming);
+            var free = settings.MaxConcurrency - claiming - Busy;
             if (free > 0 && claims.Count < MaxClaimsInFlight && (failures == 0 || claims.Count == 0))
             {
                 Interlocked.Add(ref _claiming, free);
@@ -124,39 +133,53 @@ internal sealed partial class RunWorker(
         }
     }
 
-    /// <summary>Claims up to <paramref name="slots"/> queued runs and starts each; wakes the loop when it is done.</summary>
+    /// <summary>
+    /// Claims up to <paramref name="slots"/> queued runs and starts each. It wakes the loop when it filled every slot
+    /// (more may be queued), and when a wake-up came while it was under way: the loop may have had no slot to claim
+    /// with then, and a run started meanwhile may have been queued after this claim looked.
+    /// </summary>
     private async Task ClaimAsync(WorkerOptions settings, int slots, CancellationToken token)
     {
-        var full = false;
+        var wakesBefore = Volatile.Read(ref _wakes);
+        var failuresBefore = Volatile.Read(ref _claimFailures);
+        var again = false;
         try
         {
             var claimed = await transitions.TryClaimBatchAsync(identity.Name, settings.LeaseDuration, slots, token);
-            _claimFailures = 0;
+            Interlocked.Exchange(ref _claimFailures, 0);
             foreach (var run in claimed)
             {
                 Interlocked.Increment(ref _busy);
                 _ = Task.Run(() => ExecuteAsync(run, token), CancellationToken.None);
             }
 
-            full = claimed.Count == slots; // more may be queued: claim again at once
+            again = claimed.Count == slots;
         }
-        catch (Exception ex) when (token.IsCancellationRequested || ex is ObjectDisposedException)
+        catch (ObjectDisposedException)
+        {
+            _writerGone = true; // the store is gone: the host is stopping
+        }
+        catch (Exception) when (token.IsCancellationRequested)
         {
             // stopping: nothing more to claim
         }
         catch (Exception ex)
         {
-            // Nothing was claimed; the loop backs off before the next claim.
-            var failures = Interlocked.Increment(ref _claimFailures);
-            LogClaimFailed(logger, failures, Sanitizer.SanitizeText(ex.Message));
-            full = true;
+            // Nothing was claimed; the loop backs off before the next claim. Claims under way together when the
+            // database went count as one failure.
+            if (Interlocked.CompareExchange(ref _claimFailures, failuresBefore + 1, failuresBefore) == failuresBefore)
+            {
+                LogClaimFailed(logger, failuresBefore + 1, Sanitizer.SanitizeText(ex.Message));
+            }
+
+            again = true;
         }
         finally
         {
             Interlocked.Add(ref _claiming, -slots);
         }
 
-        if (full)
+        if (again || Volatile.Read(ref _wakes) != wakesBefore)
         {
             Wake();
         }
