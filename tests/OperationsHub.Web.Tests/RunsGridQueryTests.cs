@@ -112,6 +112,37 @@ public abstract class RunsGridQueryTests(TestProvider provider) : IAsyncLifetime
         page.Total.Should().Be(4);
     }
 
+    [Fact]
+    public async Task StuckRuns_AreJudgedOnTheDatabasesClock_NotOnANodeWhoseClockIsBehind()
+    {
+        var lease = new OperationsHub.Core.Worker.WorkerOptions().LeaseDuration;
+        // Silent for 40 s on the database's clock (its last renewal wrote the lease then); the threshold is 15 s.
+        await _hub.UpdateRunAsync(_running, r => r.LeaseExpiresAt = DateTime.UtcNow.AddSeconds(-40) + lease);
+        var services = _hub.Bunit.Services;
+        var behind = new ShiftedTime(TimeSpan.FromMinutes(-1)); // this node's clock, a minute slow
+        var clock = new OperationsHub.Core.Runs.DatabaseClock(
+            services.GetRequiredService<IRunStore>(), behind, Microsoft.Extensions.Logging.Abstractions.NullLogger<OperationsHub.Core.Runs.DatabaseClock>.Instance);
+        await clock.SyncAsync(Xunit.TestContext.Current.CancellationToken);
+        RunsGridQuery On(OperationsHub.Core.Runs.DatabaseClock? c) => new(
+            services.GetRequiredService<IDbContextFactory<HubDbContext>>(), services.GetRequiredService<IRunSearch>(),
+            services.GetRequiredService<OperationsHub.Core.Operations.OperationTypeRegistry>(), behind, clock: c);
+        var stale = RunsFilter.Parse("status=stale", new HashSet<string>());
+
+        // Without the database's clock the slow node sees a lease that has not even run out.
+        var naive = On(null);
+        (await naive.GetPageAsync(_hub.Tenant.TenantId, _hub.Tenant.UserId, stale, default)).Rows.Should().BeEmpty();
+
+        var query = On(clock);
+        var page = await query.GetPageAsync(_hub.Tenant.TenantId, _hub.Tenant.UserId, stale, default);
+        page.Rows.Select(r => r.Id).Should().Equal(_running);
+        query.StaleFor(page.Rows[0]).Should().BeCloseTo(TimeSpan.FromSeconds(40), TimeSpan.FromSeconds(5));
+    }
+
+    private sealed class ShiftedTime(TimeSpan shift) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + shift;
+    }
+
     private static Task<int> SetTimesAsync(HubDbContext db, long id, DateTime created, DateTime started, DateTime? completed) =>
         db.Runs.Where(r => r.Id == id).ExecuteUpdateAsync(s => s
             .SetProperty(r => r.CreatedAt, created).SetProperty(r => r.StartedAt, started).SetProperty(r => r.CompletedAt, completed));

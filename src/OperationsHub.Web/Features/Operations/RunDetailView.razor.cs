@@ -76,7 +76,11 @@ public sealed partial class RunDetailView
     private bool CanRetry => _details is { Run.Status: RunStatus.Completed, Retryable: true } && TenantPermissions.CanRetryRun(Tenant.Role);
 
     /// <summary>How long a running run has been silent, when that is past the stale threshold; else null.</summary>
-    private TimeSpan? StaleFor => _details is { Run.Status: RunStatus.Running } d ? Worker.Value.StaleFor(d.LeaseExpiresAt, Now) : null;
+    [Inject]
+    private OperationsHub.Core.Runs.DatabaseClock Clock { get; set; } = default!;
+
+    /// <summary>Silent since the last renewal, on the clock the lease was written by (the database's).</summary>
+    private TimeSpan? StaleFor => _details is { Run.Status: RunStatus.Running } d ? Worker.Value.StaleFor(d.LeaseExpiresAt, Clock.UtcNow) : null;
 
     private static string ItemsText(IReadOnlyList<string> items) =>
         items.Count <= 12 ? string.Join(", ", items) : $"{string.Join(", ", items.Take(12))} and {items.Count - 12:N0} more";

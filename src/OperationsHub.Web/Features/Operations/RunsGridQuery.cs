@@ -39,9 +39,16 @@ public sealed class RunsGridQuery(
     IRunSearch search,
     OperationTypeRegistry registry,
     TimeProvider time,
-    Microsoft.Extensions.Options.IOptions<Core.Worker.WorkerOptions>? worker = null)
+    Microsoft.Extensions.Options.IOptions<Core.Worker.WorkerOptions>? worker = null,
+    Core.Runs.DatabaseClock? clock = null)
 {
     private readonly Core.Worker.WorkerOptions _worker = worker?.Value ?? new Core.Worker.WorkerOptions();
+
+    /// <summary>
+    /// "Now" on the clock leases are written by (the database's, see <see cref="Core.Runs.DatabaseClock"/>): a node whose
+    /// own clock is behind would otherwise call no run stale, and one ahead would call live runs stuck.
+    /// </summary>
+    private DateTime LeaseNow => clock?.UtcNow ?? time.GetUtcNow().UtcDateTime;
 
     /// <summary>Counting stops here; beyond it the grid says "10,000+" and asks for a narrower filter.</summary>
     public const int CountCap = 10_000;
@@ -134,7 +141,7 @@ public sealed class RunsGridQuery(
     /// </summary>
     /// <summary>How long a running run has gone without a heartbeat, when that makes it stale; else null.</summary>
     public TimeSpan? StaleFor(RunGridRow row) =>
-        row.Status == RunStatus.Running ? _worker.StaleFor(row.LeaseExpiresAt, time.GetUtcNow().UtcDateTime) : null;
+        row.Status == RunStatus.Running ? _worker.StaleFor(row.LeaseExpiresAt, LeaseNow) : null;
 
     public async Task<IReadOnlyList<(long Id, RunStatus Status)>> MatchingAsync(
         long tenantId, long userId, RunsFilter filter, int limit, CancellationToken cancellationToken)
@@ -206,7 +213,7 @@ public sealed class RunsGridQuery(
         // "Stale" is a kind of running: it counts as Running for everything below, and then narrows the running rows.
         var staleOnly = filter.StaleOnly && !filter.Statuses.Contains(RunStatus.Running);
         IReadOnlySet<RunStatus> statuses = filter.StaleOnly ? filter.Statuses.Append(RunStatus.Running).ToFrozenSet() : filter.Statuses;
-        var staleBefore = _worker.StaleLeaseBefore(time.GetUtcNow().UtcDateTime);
+        var staleBefore = _worker.StaleLeaseBefore(LeaseNow);
         if (filter.Outcomes.Count > 0)
         {
             // Every outcome a user can pick is terminal, so it already means "Completed".
