@@ -278,14 +278,14 @@ public sealed class GroupCommitWriter : IDisposable
     private void CommitOnce(List<PendingWrite> batch, WriteSession session, bool savepoints)
     {
         using var tx = session.Begin();
-        var batched = !savepoints && session.CanBatch ? SendBatch(batch, session) : 0;
+        var batched = !savepoints && session.CanBatch && SendBatch(batch, session);
         foreach (var pending in batch)
         {
             if (savepoints)
             {
                 RunInSavepoint(session, pending);
             }
-            else if (batched < 2 || !pending.Batchable)
+            else if (!batched || !pending.Batchable)
             {
                 pending.Run(session);
             }
@@ -293,7 +293,7 @@ public sealed class GroupCommitWriter : IDisposable
 
         session.Commit(tx);
         Interlocked.Increment(ref _commits);
-        if (batched >= 2)
+        if (batched)
         {
             Interlocked.Increment(ref _batches);
         }
@@ -312,10 +312,10 @@ public sealed class GroupCommitWriter : IDisposable
 
     /// <summary>
     /// Sends the group's statement writes, when it has two or more, to the server as one batch and hands each its
-    /// result set; returns how many were sent (0 or 1: none, and they run one by one). A failure of any of them throws
-    /// here, like a failed write of the plain pass, and the group is written again with savepoints.
+    /// result set; returns whether it did (with fewer, the group's writes all run one by one). A failure of any of them
+    /// throws here, like a failed write of the plain pass, and the group is written again with savepoints.
     /// </summary>
-    private int SendBatch(List<PendingWrite> batch, WriteSession session)
+    private static bool SendBatch(List<PendingWrite> batch, WriteSession session)
     {
         var count = 0;
         foreach (var pending in batch)
@@ -328,7 +328,7 @@ public sealed class GroupCommitWriter : IDisposable
 
         if (count < 2)
         {
-            return count;
+            return false;
         }
 
         using var dbBatch = session.CreateBatch();
@@ -358,7 +358,7 @@ public sealed class GroupCommitWriter : IDisposable
             pending.ReadStaged(reader);
         }
 
-        return count;
+        return true;
     }
 
     /// <summary>Runs one write of a group in a savepoint: its failure undoes only its own writes.</summary>
@@ -457,7 +457,7 @@ public sealed class GroupCommitWriter : IDisposable
         public override void Run(WriteSession session)
         {
             var command = session.Command(sql);
-            bind(new StatementParameters(command.Parameters, command.CreateParameter));
+            bind(new StatementParameters(command));
             using var reader = command.ExecuteReader();
             Result = read(reader);
         }
@@ -466,7 +466,7 @@ public sealed class GroupCommitWriter : IDisposable
         {
             var command = batch.CreateBatchCommand();
             command.CommandText = sql;
-            bind(new StatementParameters(command.Parameters, command.CreateParameter));
+            bind(new StatementParameters(command));
             batch.BatchCommands.Add(command);
         }
 
@@ -574,30 +574,37 @@ public sealed class WriteSession : IDisposable
 /// </summary>
 public readonly struct StatementParameters
 {
-    private readonly DbParameterCollection _parameters;
-    private readonly Func<DbParameter> _create;
+    // One of the two is set: the statement runs as a command of its own, or as a command of a batch. Both create
+    // their driver's parameters; holding the command (not a delegate to it) keeps binding free of allocations.
+    private readonly DbCommand? _command;
+    private readonly DbBatchCommand? _batchCommand;
 
-    public StatementParameters(DbParameterCollection parameters, Func<DbParameter> create)
+    public StatementParameters(DbCommand command)
     {
-        ArgumentNullException.ThrowIfNull(parameters);
-        ArgumentNullException.ThrowIfNull(create);
-        _parameters = parameters;
-        _create = create;
+        ArgumentNullException.ThrowIfNull(command);
+        _command = command;
+    }
+
+    public StatementParameters(DbBatchCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        _batchCommand = command;
     }
 
     /// <summary>Sets parameter <paramref name="name"/> to <paramref name="value"/> (null: SQL NULL).</summary>
     public StatementParameters With(string name, object? value)
     {
-        if (_parameters.Contains(name))
+        var parameters = _command?.Parameters ?? _batchCommand!.Parameters;
+        if (parameters.Contains(name))
         {
-            _parameters[name].Value = value ?? DBNull.Value;
+            parameters[name].Value = value ?? DBNull.Value;
             return this;
         }
 
-        var parameter = _create();
+        var parameter = _command?.CreateParameter() ?? _batchCommand!.CreateParameter();
         parameter.ParameterName = name;
         parameter.Value = value ?? DBNull.Value;
-        _parameters.Add(parameter);
+        parameters.Add(parameter);
         return this;
     }
 }
@@ -609,7 +616,7 @@ public static class DbCommandExtensions
     public static DbCommand With(this DbCommand command, string name, object? value)
     {
         ArgumentNullException.ThrowIfNull(command);
-        _ = new StatementParameters(command.Parameters, command.CreateParameter).With(name, value);
+        _ = new StatementParameters(command).With(name, value);
         return command;
     }
 }

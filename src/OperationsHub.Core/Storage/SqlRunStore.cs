@@ -142,7 +142,7 @@ public abstract class SqlRunStore : IRunStore, IDisposable
         return Writer.WriteAsync<long?>(session =>
         {
             var insert = session.Command(fused ?? InsertRunSql);
-            var parameters = BindInsert(Parameters(insert), run);
+            var parameters = BindInsert(new StatementParameters(insert), run);
             if (fused is not null)
             {
                 BindFusedEffects(parameters, effects, run.Now);
@@ -188,8 +188,6 @@ public abstract class SqlRunStore : IRunStore, IDisposable
         .With("@retry_of", run.RetryOfRunId)
         .With("@trace_parent", run.TraceParent)
         .With("@now", run.Now);
-
-    private static StatementParameters Parameters(DbCommand command) => new(command.Parameters, command.CreateParameter);
 
     public Task<IReadOnlyList<RunRow>> ClaimAsync(RunClaim claim, Func<RunRow, RunEffects> effects, CancellationToken cancellationToken)
     {
@@ -260,7 +258,7 @@ public abstract class SqlRunStore : IRunStore, IDisposable
         return Writer.WriteAsync(session =>
         {
             var update = session.Command(fusedSql ?? sql);
-            var parameters = BindTransition(Parameters(update), transition);
+            var parameters = BindTransition(new StatementParameters(update), transition);
             if (fusedSql is not null)
             {
                 BindFusedEffects(parameters, known!, transition.Now);
