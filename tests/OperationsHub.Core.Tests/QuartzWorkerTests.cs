@@ -7,6 +7,7 @@ using OperationsHub.Core.Data;
 using OperationsHub.Core.Diagnostics;
 using OperationsHub.Core.Domain;
 using OperationsHub.Core.Runs;
+using OperationsHub.Core.Storage;
 using OperationsHub.Core.Tests.Infrastructure;
 
 namespace OperationsHub.Core.Tests;
@@ -16,6 +17,7 @@ public abstract class QuartzWorkerTests(TestProvider provider) : IAsyncLifetime
 {
     private TestDatabase _database = null!;
     private IHost _host = null!;
+    private HeldCompletions? _held;
 
     public async ValueTask InitializeAsync()
     {
@@ -26,6 +28,7 @@ public abstract class QuartzWorkerTests(TestProvider provider) : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        _held?.Release(); // a failed assertion must not leave the host waiting for held completions
         _host.Dispose();
         await _database.DisposeAsync();
     }
@@ -157,9 +160,41 @@ public abstract class QuartzWorkerTests(TestProvider provider) : IAsyncLifetime
         await WaitFor.ConditionAsync(async () => await CountAsync(r => r.Outcome == RunOutcome.Succeeded) == 10, "all runs to finish");
     }
 
+    [Fact]
+    public async Task Worker_GivesAFinishedHandlersSlotToTheNextRun_WhileItsCompletionIsWritten_UpToMaxConcurrencyOfThem()
+    {
+        // Every completion is held at the store: handlers that have returned wait there for their commit.
+        var held = _held = new HeldCompletions();
+        _host.Dispose();
+        _host = BuildHost(held.Decorate);
+        var tenantId = await SeedTenantAsync();
+        await _host.StartAsync(TestContext.Current.CancellationToken);
+        var service = _host.Services.GetRequiredService<OperationRunService>();
+        for (var i = 0; i < 3 * MaxConcurrency; i++)
+        {
+            await service.StartAsync(new StartRunRequest
+            {
+                TenantId = tenantId,
+                Type = TestOperations.Succeed,
+                IdentityInputs = new Dictionary<string, string> { ["n"] = $"{i}" },
+            }, TestContext.Current.CancellationToken);
+        }
+
+        // MaxConcurrency handlers ran and returned; their slots went to MaxConcurrency more, whose completions are held
+        // too. Past that the worker claims nothing more: twice MaxConcurrency runs are in its hands.
+        await WaitFor.ConditionAsync(() => Task.FromResult(held.Count == 2 * MaxConcurrency), "two rounds of handlers to return");
+        await Task.Delay(300, TestContext.Current.CancellationToken); // give an unbounded worker the chance to overrun
+        held.Count.Should().Be(2 * MaxConcurrency);
+        (await CountAsync(r => r.Status == RunStatus.Running)).Should().Be(2 * MaxConcurrency);
+        (await CountAsync(r => r.Status == RunStatus.Queued)).Should().Be(MaxConcurrency);
+
+        held.Release();
+        await WaitFor.ConditionAsync(async () => await CountAsync(r => r.Outcome == RunOutcome.Succeeded) == 3 * MaxConcurrency, "all runs to finish");
+    }
+
     private const int MaxConcurrency = 4;
 
-    private IHost BuildHost()
+    private IHost BuildHost(Action<IServiceCollection>? configure = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(_database.Settings)
@@ -169,6 +204,7 @@ public abstract class QuartzWorkerTests(TestProvider provider) : IAsyncLifetime
         });
         builder.Services.AddOperationsHub(builder.Configuration, TestDatabase.Storage);
         TestOperations.Register(builder.Services);
+        configure?.Invoke(builder.Services);
         return builder.Build();
     }
 
@@ -189,6 +225,75 @@ public abstract class QuartzWorkerTests(TestProvider provider) : IAsyncLifetime
 
     private Task<HubDbContext> DbAsync() =>
         _host.Services.GetRequiredService<IDbContextFactory<HubDbContext>>().CreateDbContextAsync();
+}
+
+/// <summary>The provider's run store with every completion held until <see cref="Release"/>; everything else passes through.</summary>
+internal sealed class HeldCompletions
+{
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _count;
+
+    /// <summary>Completions waiting now.</summary>
+    public int Count => Volatile.Read(ref _count);
+
+    public void Release() => _released.TrySetResult();
+
+    /// <summary>Wraps the registered <see cref="IRunStore"/>.</summary>
+    public void Decorate(IServiceCollection services)
+    {
+        var inner = services.Last(d => d.ServiceType == typeof(IRunStore));
+        services.Remove(inner);
+        services.AddSingleton<IRunStore>(sp => new Store((IRunStore)inner.ImplementationFactory!(sp), this));
+    }
+
+    private async Task HoldAsync(RunTransition transition)
+    {
+        if (transition is RunTransition.Complete)
+        {
+            Interlocked.Increment(ref _count);
+            await _released.Task;
+        }
+    }
+
+    private sealed class Store(IRunStore inner, HeldCompletions held) : IRunStore
+    {
+        public Task<long?> InsertQueuedAsync(NewRun run, RunEffects effects, CancellationToken cancellationToken) =>
+            inner.InsertQueuedAsync(run, effects, cancellationToken);
+
+        public Task<IReadOnlyList<RunRow>> ClaimAsync(RunClaim claim, Func<RunRow, RunEffects> effects, CancellationToken cancellationToken) =>
+            inner.ClaimAsync(claim, effects, cancellationToken);
+
+        public async Task<RunRow?> ApplyAsync(RunTransition transition, Func<RunRow, RunEffects> effects, CancellationToken cancellationToken)
+        {
+            await held.HoldAsync(transition);
+            return await inner.ApplyAsync(transition, effects, cancellationToken);
+        }
+
+        public async Task<RunRow?> ApplyAsync(RunTransition transition, RunEffects effects, CancellationToken cancellationToken)
+        {
+            await held.HoldAsync(transition);
+            return await inner.ApplyAsync(transition, effects, cancellationToken);
+        }
+
+        public Task<HeartbeatOutcome> HeartbeatAsync(Heartbeat heartbeat, CancellationToken cancellationToken) =>
+            inner.HeartbeatAsync(heartbeat, cancellationToken);
+
+        public Task ReleaseLeaseAsync(long runId, string owner, int attempt, DateTime now, CancellationToken cancellationToken) =>
+            inner.ReleaseLeaseAsync(runId, owner, attempt, now, cancellationToken);
+
+        public Task<int> AppendLogAsync(long runId, string owner, int attempt, IReadOnlyList<LogEntry> lines, CancellationToken cancellationToken) =>
+            inner.AppendLogAsync(runId, owner, attempt, lines, cancellationToken);
+
+        public Task AppendEventAsync(long runId, string kind, string message, DateTime at, CancellationToken cancellationToken) =>
+            inner.AppendEventAsync(runId, kind, message, at, cancellationToken);
+
+        public Task<IReadOnlyList<PrunedRun>> PruneAsync(DateTime cutoff, int batchSize, CancellationToken cancellationToken) =>
+            inner.PruneAsync(cutoff, batchSize, cancellationToken);
+
+        public bool IsTransient(Exception exception) => inner.IsTransient(exception);
+
+        public Task<DateTime> ReadClockAsync(CancellationToken cancellationToken) => inner.ReadClockAsync(cancellationToken);
+    }
 }
 
 public sealed class QuartzWorkerTestsOnSqlite() : QuartzWorkerTests(TestProvider.Sqlite);

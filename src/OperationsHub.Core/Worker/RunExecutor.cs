@@ -44,8 +44,12 @@ internal sealed partial class RunExecutor(
         await ExecuteClaimedAsync(run, stopping);
     }
 
-    /// <summary>Executes a run this worker has claimed (it holds the lease), through to its completion.</summary>
-    public async Task ExecuteClaimedAsync(RunRow run, CancellationToken stopping)
+    /// <summary>
+    /// Executes a run this worker has claimed (it holds the lease), through to its completion.
+    /// <paramref name="handlerEnded"/> is called once the handler has returned and its last log lines are written,
+    /// before the completion is: the worker gives the run's slot to the next run while the completion commits.
+    /// </summary>
+    public async Task ExecuteClaimedAsync(RunRow run, CancellationToken stopping, Action? handlerEnded = null)
     {
         ArgumentNullException.ThrowIfNull(run);
         var runId = run.RunId;
@@ -81,6 +85,7 @@ internal sealed partial class RunExecutor(
             await heartbeat;
             // The last lines land before the completion, so a completed run's log is whole when its page says so.
             await FlushLogAsync(run, context, CancellationToken.None);
+            handlerEnded?.Invoke();
         }
 
         HubTracing.Ended(activity, outcome, context.Failures.Count > 0 ? context.Failures[0].Code : null);

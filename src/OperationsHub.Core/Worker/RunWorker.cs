@@ -47,6 +47,7 @@ internal sealed partial class RunWorker(
 
     private readonly CancellationTokenSource _disposed = new();
     private int _busy;
+    private int _completing; // runs whose handler has ended and whose completion (or release) is being written
     private int _claiming; // slots asked for by claims under way
     private int _wakes; // wake-ups asked for so far: a claim under way learns whether one came after it began
     private volatile bool _writerGone;
@@ -111,8 +112,13 @@ internal sealed partial class RunWorker(
             // rather than after it: a run's slot waits for one commit, not for the claim before and then its own.
             // _claiming first: a claim that ends adds its runs to Busy before it gives its slots back, so read in this
             // order the two never both miss them (which would claim past MaxConcurrency).
+            // Completions being written hold no slot, up to MaxConcurrency of them: past that, a database slower than
+            // the handlers holds the claims back rather than piling up writes. Read after Busy: a handler that ends
+            // counts itself completing before it leaves Busy.
             var claiming = Volatile.Read(ref _claiming);
-            var free = settings.MaxConcurrency - claiming - Busy;
+            var busy = Busy;
+            var completingOver = Math.Max(0, Volatile.Read(ref _completing) - settings.MaxConcurrency);
+            var free = settings.MaxConcurrency - claiming - busy - completingOver;
             if (free > 0 && claims.Count < MaxClaimsInFlight && (failures == 0 || claims.Count == 0))
             {
                 Interlocked.Add(ref _claiming, free);
@@ -126,7 +132,7 @@ internal sealed partial class RunWorker(
         // Stopping: a claim under way still hands its runs to the executor, which sees the token and releases each
         // lease for recovery elsewhere.
         await Task.WhenAll(claims);
-        while (Busy > 0)
+        while (Busy > 0 || Volatile.Read(ref _completing) > 0)
         {
             await _wake.Reader.WaitToReadAsync(CancellationToken.None);
             _wake.Reader.TryRead(out _);
@@ -199,9 +205,12 @@ internal sealed partial class RunWorker(
 
     private async Task ExecuteAsync(RunRow run, CancellationToken stopping)
     {
+        // The slot frees when the handler ends (the next run need not wait for this one's completion to commit);
+        // the run leaves the worker when its completion is written.
+        var slot = new Slot(this);
         try
         {
-            await executor.ExecuteClaimedAsync(run, stopping);
+            await executor.ExecuteClaimedAsync(run, stopping, slot.HandlerEnded);
         }
         catch (Exception ex)
         {
@@ -210,8 +219,37 @@ internal sealed partial class RunWorker(
         }
         finally
         {
-            Interlocked.Decrement(ref _busy);
-            Wake();
+            slot.Ended();
+        }
+    }
+
+    /// <summary>One claimed run's place in the worker: in <see cref="Busy"/> while its handler runs, then completing.</summary>
+    private sealed class Slot(RunWorker worker)
+    {
+        private int _handlerEnded;
+
+        public void HandlerEnded()
+        {
+            if (Interlocked.Exchange(ref _handlerEnded, 1) == 0)
+            {
+                Interlocked.Increment(ref worker._completing);
+                Interlocked.Decrement(ref worker._busy);
+                worker.Wake();
+            }
+        }
+
+        public void Ended()
+        {
+            if (Interlocked.Exchange(ref _handlerEnded, 1) == 0)
+            {
+                Interlocked.Decrement(ref worker._busy);
+            }
+            else
+            {
+                Interlocked.Decrement(ref worker._completing);
+            }
+
+            worker.Wake();
         }
     }
 
