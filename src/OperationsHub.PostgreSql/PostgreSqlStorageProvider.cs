@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -60,6 +61,10 @@ public sealed class PostgreSqlStorageProvider : HubStorageProvider
                 await creator.CreateAsync(cancellationToken);
             }
 
+            // The migrator reads the history table before it creates it (Npgsql's history repository cannot tell
+            // whether it exists, npgsql/efcore.pg#3407), which logs a failed command at error level on every first
+            // start. EF's own idempotent script creates the table first, so the first start logs no error.
+            await db.Database.ExecuteSqlRawAsync(db.GetService<IHistoryRepository>().GetCreateIfNotExistsScript(), cancellationToken);
             await db.Database.MigrateAsync(cancellationToken);
         }
         catch (Exception ex) when (IsUnreachable(ex))
