@@ -63,8 +63,8 @@ public sealed class PostgreSqlStorageProvider : HubStorageProvider
 
             // The migrator reads the history table before it creates it (Npgsql's history repository cannot tell
             // whether it exists, npgsql/efcore.pg#3407), which logs a failed command at error level on every first
-            // start. EF's own idempotent script creates the table first, so the first start logs no error.
-            await db.Database.ExecuteSqlRawAsync(db.GetService<IHistoryRepository>().GetCreateIfNotExistsScript(), cancellationToken);
+            // start. The repository creates it first here (its own idempotent script).
+            await db.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken);
             await db.Database.MigrateAsync(cancellationToken);
         }
         catch (Exception ex) when (IsUnreachable(ex))

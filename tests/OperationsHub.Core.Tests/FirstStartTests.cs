@@ -40,7 +40,23 @@ public abstract class FirstStartTests(TestProvider provider) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ANewDatabase_IsCreatedAndMigrated_WithoutAWarningOrErrorLogged()
+    public async Task ANewDatabase_IsCreatedAndMigrated_WithoutAWarningOrErrorLogged_AndStartsAgainTheSame()
+    {
+        foreach (var start in new[] { "first", "second" })
+        {
+            await using var node = Node();
+            await node.MigrateHubDatabaseAsync(TestContext.Current.CancellationToken);
+
+            var logs = node.GetRequiredService<FakeLogCollector>().GetSnapshot();
+            logs.Should().Contain(l => l.Category != null && l.Category.StartsWith("Microsoft.EntityFrameworkCore", StringComparison.Ordinal),
+                "EF Core's own logging reaches the collector, so a failed command would be seen");
+            logs.Where(l => l.Level >= LogLevel.Warning).Select(l => $"{start} start: {l.Level} {l.Category}: {l.Message}").Should().BeEmpty();
+            await AssertMigratedAsync(node);
+        }
+    }
+
+    /// <summary>A node's services on this test's database, its log collected.</summary>
+    private ServiceProvider Node()
     {
         var connectionString = _directory is not null
             ? $"Data Source={Path.Combine(_directory.FullName, "hub.db")}"
@@ -54,15 +70,12 @@ public abstract class FirstStartTests(TestProvider provider) : IAsyncLifetime
             .AddSingleton<IConfiguration>(configuration)
             .AddLogging(logging => logging.SetMinimumLevel(LogLevel.Debug).AddFakeLogging());
         services.AddOperationsHub(configuration, TestDatabase.Storage);
-        await using var provider1 = services.BuildServiceProvider();
+        return services.BuildServiceProvider();
+    }
 
-        await provider1.MigrateHubDatabaseAsync(TestContext.Current.CancellationToken);
-
-        var logs = provider1.GetRequiredService<FakeLogCollector>().GetSnapshot();
-        logs.Should().Contain(l => l.Category != null && l.Category.StartsWith("Microsoft.EntityFrameworkCore", StringComparison.Ordinal),
-            "EF Core's own logging reaches the collector, so a failed command would be seen");
-        logs.Where(l => l.Level >= LogLevel.Warning).Select(l => $"{l.Level} {l.Category}: {l.Message}").Should().BeEmpty();
-        await using var db = await provider1.GetRequiredService<IDbContextFactory<HubDbContext>>()
+    private static async Task AssertMigratedAsync(ServiceProvider node)
+    {
+        await using var db = await node.GetRequiredService<IDbContextFactory<HubDbContext>>()
             .CreateDbContextAsync(TestContext.Current.CancellationToken);
         (await db.Database.GetPendingMigrationsAsync(TestContext.Current.CancellationToken)).Should().BeEmpty();
         (await db.Database.GetAppliedMigrationsAsync(TestContext.Current.CancellationToken)).Should().NotBeEmpty();

@@ -8,6 +8,7 @@ using OperationsHub.Core.Diagnostics;
 using OperationsHub.Core.Domain;
 using OperationsHub.Core.Runs;
 using OperationsHub.Core.Storage;
+using OperationsHub.Core.Worker;
 using OperationsHub.Core.Tests.Infrastructure;
 
 namespace OperationsHub.Core.Tests;
@@ -164,21 +165,7 @@ public abstract class QuartzWorkerTests(TestProvider provider) : IAsyncLifetime
     public async Task Worker_GivesAFinishedHandlersSlotToTheNextRun_WhileItsCompletionIsWritten_UpToMaxConcurrencyOfThem()
     {
         // Every completion is held at the store: handlers that have returned wait there for their commit.
-        var held = _held = new HeldCompletions();
-        _host.Dispose();
-        _host = BuildHost(held.Decorate);
-        var tenantId = await SeedTenantAsync();
-        await _host.StartAsync(TestContext.Current.CancellationToken);
-        var service = _host.Services.GetRequiredService<OperationRunService>();
-        for (var i = 0; i < 3 * MaxConcurrency; i++)
-        {
-            await service.StartAsync(new StartRunRequest
-            {
-                TenantId = tenantId,
-                Type = TestOperations.Succeed,
-                IdentityInputs = new Dictionary<string, string> { ["n"] = $"{i}" },
-            }, TestContext.Current.CancellationToken);
-        }
+        var held = await StartWithHeldCompletionsAsync(3 * MaxConcurrency);
 
         // MaxConcurrency handlers ran and returned; their slots went to MaxConcurrency more, whose completions are held
         // too. Past that the worker claims nothing more: twice MaxConcurrency runs are in its hands.
@@ -188,13 +175,53 @@ public abstract class QuartzWorkerTests(TestProvider provider) : IAsyncLifetime
         (await CountAsync(r => r.Status == RunStatus.Running)).Should().Be(2 * MaxConcurrency);
         (await CountAsync(r => r.Status == RunStatus.Queued)).Should().Be(MaxConcurrency);
 
+        _host.Services.GetRequiredService<IWorkerStatus>().Current.Completing.Should().Be(2 * MaxConcurrency);
+
         held.Release();
         await WaitFor.ConditionAsync(async () => await CountAsync(r => r.Outcome == RunOutcome.Succeeded) == 3 * MaxConcurrency, "all runs to finish");
     }
 
+    [Fact]
+    public async Task StoppingWorker_WaitsForTheCompletionsItIsWriting()
+    {
+        var held = await StartWithHeldCompletionsAsync(MaxConcurrency);
+        await WaitFor.ConditionAsync(() => Task.FromResult(held.Count == MaxConcurrency), "every handler to return");
+
+        var stopped = _host.StopAsync(TestContext.Current.CancellationToken);
+        await Task.Delay(500, TestContext.Current.CancellationToken);
+        stopped.IsCompleted.Should().BeFalse("the completions are still being written");
+
+        held.Release();
+        await stopped;
+        (await CountAsync(r => r.Outcome == RunOutcome.Succeeded)).Should().Be(MaxConcurrency);
+    }
+
+    /// <summary>A host whose store holds every completion, with <paramref name="runs"/> quick runs started.</summary>
+    private async Task<HeldCompletions> StartWithHeldCompletionsAsync(int runs)
+    {
+        var held = _held = new HeldCompletions();
+        _host.Dispose();
+        // Held runs get no heartbeat: a lease long enough that recovery never requeues them while the test looks.
+        _host = BuildHost(held.Decorate, new() { ["Worker:LeaseDuration"] = "00:01:00" });
+        var tenantId = await SeedTenantAsync();
+        await _host.StartAsync(TestContext.Current.CancellationToken);
+        var service = _host.Services.GetRequiredService<OperationRunService>();
+        for (var i = 0; i < runs; i++)
+        {
+            await service.StartAsync(new StartRunRequest
+            {
+                TenantId = tenantId,
+                Type = TestOperations.Succeed,
+                IdentityInputs = new Dictionary<string, string> { ["n"] = $"{i}" },
+            }, TestContext.Current.CancellationToken);
+        }
+
+        return held;
+    }
+
     private const int MaxConcurrency = 4;
 
-    private IHost BuildHost(Action<IServiceCollection>? configure = null)
+    private IHost BuildHost(Action<IServiceCollection>? configure = null, Dictionary<string, string?>? settings = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(_database.Settings)
@@ -202,6 +229,7 @@ public abstract class QuartzWorkerTests(TestProvider provider) : IAsyncLifetime
             ["Worker:MaxConcurrency"] = $"{MaxConcurrency}",
             ["Worker:PollInterval"] = "00:00:00.500",
         });
+        builder.Configuration.AddInMemoryCollection(settings ?? []);
         builder.Services.AddOperationsHub(builder.Configuration, TestDatabase.Storage);
         TestOperations.Register(builder.Services);
         configure?.Invoke(builder.Services);

@@ -13,8 +13,9 @@ namespace OperationsHub.Core.Worker;
 /// <param name="Enabled">Whether this node runs a worker at all (<c>Worker:Enabled</c>).</param>
 /// <param name="Running">Whether its loop has started and not stopped.</param>
 /// <param name="ClaimFailures">Claims that failed in a row (the database is away); 0 once one succeeds.</param>
-/// <param name="Busy">Runs it is executing now.</param>
-public sealed record WorkerStatus(bool Enabled, bool Running, int ClaimFailures, int Busy);
+/// <param name="Busy">Runs whose handlers it is executing now.</param>
+/// <param name="Completing">Runs whose handlers have returned and whose completion it is writing (they still hold a lease).</param>
+public sealed record WorkerStatus(bool Enabled, bool Running, int ClaimFailures, int Busy, int Completing);
 
 /// <summary>This node's worker status, read by the readiness endpoint.</summary>
 public interface IWorkerStatus
@@ -53,12 +54,14 @@ internal sealed partial class RunWorker(
     private volatile bool _writerGone;
     private int _disposeCount;
     private volatile bool _running;
+    private int _draining; // 1 once the loop has stopped claiming and waits for its runs: every end then wakes it
     private int _claimFailures;
 
-    /// <summary>How many claimed runs this worker is executing now.</summary>
+    /// <summary>How many claimed runs this worker is executing the handlers of now.</summary>
     public int Busy => Volatile.Read(ref _busy);
 
-    public WorkerStatus Current => new(options.Value.Enabled, _running, Volatile.Read(ref _claimFailures), Busy);
+    public WorkerStatus Current =>
+        new(options.Value.Enabled, _running, Volatile.Read(ref _claimFailures), Busy, Volatile.Read(ref _completing));
 
     /// <summary>Asks the worker to look for queued runs now (a run was started on this node, or requeued).</summary>
     public void Wake()
@@ -132,6 +135,9 @@ internal sealed partial class RunWorker(
         // Stopping: a claim under way still hands its runs to the executor, which sees the token and releases each
         // lease for recovery elsewhere.
         await Task.WhenAll(claims);
+        // A full fence before the counters are read, as each completion's decrement is one before it reads this flag:
+        // of the two, at least one sees the other, so the last completion to end is never missed.
+        Interlocked.Exchange(ref _draining, 1);
         while (Busy > 0 || Volatile.Read(ref _completing) > 0)
         {
             await _wake.Reader.WaitToReadAsync(CancellationToken.None);
@@ -207,7 +213,7 @@ internal sealed partial class RunWorker(
     {
         // The slot frees when the handler ends (the next run need not wait for this one's completion to commit);
         // the run leaves the worker when its completion is written.
-        var slot = new Slot(this);
+        var slot = new Slot(this, options.Value.MaxConcurrency);
         try
         {
             await executor.ExecuteClaimedAsync(run, stopping, slot.HandlerEnded);
@@ -224,7 +230,7 @@ internal sealed partial class RunWorker(
     }
 
     /// <summary>One claimed run's place in the worker: in <see cref="Busy"/> while its handler runs, then completing.</summary>
-    private sealed class Slot(RunWorker worker)
+    private sealed class Slot(RunWorker worker, int maxConcurrency)
     {
         private int _handlerEnded;
 
@@ -243,13 +249,14 @@ internal sealed partial class RunWorker(
             if (Interlocked.Exchange(ref _handlerEnded, 1) == 0)
             {
                 Interlocked.Decrement(ref worker._busy);
+                worker.Wake(); // its slot frees only now
             }
-            else
+            else if (Interlocked.Decrement(ref worker._completing) >= maxConcurrency || Volatile.Read(ref worker._draining) == 1)
             {
-                Interlocked.Decrement(ref worker._completing);
+                // Past the bound, a completion's end frees a slot; a stopping worker waits for the last one. Otherwise
+                // the slot was given back when the handler returned, and a wake-up would only cost an empty claim.
+                worker.Wake();
             }
-
-            worker.Wake();
         }
     }
 

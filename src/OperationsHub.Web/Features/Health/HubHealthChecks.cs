@@ -97,7 +97,8 @@ internal sealed class WorkerHealthCheck(IWorkerStatus worker, IOptions<WorkerOpt
             { Running: false } => HealthCheckResult.Unhealthy("The worker is not running."),
             { ClaimFailures: > 0 } => HealthCheckResult.Unhealthy(
                 $"The worker could not claim queued runs ({status.ClaimFailures} failures in a row)."),
-            _ => HealthCheckResult.Healthy($"The worker is running {status.Busy} of {options.Value.MaxConcurrency} runs."),
+            _ => HealthCheckResult.Healthy($"The worker is running {status.Busy} of {options.Value.MaxConcurrency} runs"
+                + (status.Completing > 0 ? $", and writing the completion of {status.Completing} more." : ".")),
         };
         return Task.FromResult(result);
     }
