@@ -8,8 +8,8 @@ using OperationsHub.Core.Diagnostics;
 using OperationsHub.Core.Domain;
 using OperationsHub.Core.Runs;
 using OperationsHub.Core.Storage;
-using OperationsHub.Core.Worker;
 using OperationsHub.Core.Tests.Infrastructure;
+using OperationsHub.Core.Worker;
 
 namespace OperationsHub.Core.Tests;
 

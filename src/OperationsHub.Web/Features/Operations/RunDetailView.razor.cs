@@ -67,6 +67,10 @@ public sealed partial class RunDetailView
     [Inject]
     private Microsoft.Extensions.Options.IOptions<OperationsHub.Core.Worker.WorkerOptions> Worker { get; set; } = default!;
 
+    /// <summary>The clock leases are written by (the database's), for "No heartbeat for ...".</summary>
+    [Inject]
+    private OperationsHub.Core.Runs.DatabaseClock Clock { get; set; } = default!;
+
     [Inject]
     private Microsoft.Extensions.Options.IOptions<Telemetry.TelemetryOptions> Telemetry { get; set; } = default!;
 
@@ -76,9 +80,6 @@ public sealed partial class RunDetailView
     private bool CanRetry => _details is { Run.Status: RunStatus.Completed, Retryable: true } && TenantPermissions.CanRetryRun(Tenant.Role);
 
     /// <summary>How long a running run has been silent, when that is past the stale threshold; else null.</summary>
-    [Inject]
-    private OperationsHub.Core.Runs.DatabaseClock Clock { get; set; } = default!;
-
     /// <summary>Silent since the last renewal, on the clock the lease was written by (the database's).</summary>
     private TimeSpan? StaleFor => _details is { Run.Status: RunStatus.Running } d ? Worker.Value.StaleFor(d.LeaseExpiresAt, Clock.UtcNow) : null;
 

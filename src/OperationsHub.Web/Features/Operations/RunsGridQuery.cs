@@ -135,14 +135,14 @@ public sealed class RunsGridQuery(
         return await counted.Where(r => ids.Contains(r.Id)).Take(CountCap + 1).CountAsync(cancellationToken);
     }
 
-    /// <summary>
-    /// The runs a bulk action over "everything matching this filter" covers: up to <paramref name="limit"/> of them,
-    /// oldest first, each with its status (for the dialog's "12 queued, 3 running, 2 already completed").
-    /// </summary>
     /// <summary>How long a running run has gone without a heartbeat, when that makes it stale; else null.</summary>
     public TimeSpan? StaleFor(RunGridRow row) =>
         row.Status == RunStatus.Running ? _worker.StaleFor(row.LeaseExpiresAt, LeaseNow) : null;
 
+    /// <summary>
+    /// The runs a bulk action over "everything matching this filter" covers: up to <paramref name="limit"/> of them,
+    /// oldest first, each with its status (for the dialog's "12 queued, 3 running, 2 already completed").
+    /// </summary>
     public async Task<IReadOnlyList<(long Id, RunStatus Status)>> MatchingAsync(
         long tenantId, long userId, RunsFilter filter, int limit, CancellationToken cancellationToken)
     {
